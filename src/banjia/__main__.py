@@ -1,0 +1,3 @@
+from banjia.cli import main
+
+raise SystemExit(main())

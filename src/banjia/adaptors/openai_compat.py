@@ -1,0 +1,287 @@
+"""The one adaptor for every vendor that speaks OpenAI's wire format, driven by :class:`Vendor` data.
+
+The client's JSON object is passed on as sent (unknown fields included); only what a vendor is
+known to handle differently is changed: the model id, ``developer`` → ``system``,
+``max_completion_tokens`` → ``max_tokens``, parameter clamps, ``stream_options``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from banjia.adaptors.base import (
+    Adaptor,
+    Fetch,
+    StreamTranslator,
+    UpstreamRequest,
+    UpstreamResponse,
+)
+from banjia.adaptors.vendors import Vendor
+from banjia.errors import UpstreamError
+from banjia.protocol.chat import ChatRequest
+from banjia.protocol.completions import CompletionRequest
+from banjia.protocol.embeddings import EmbeddingRequest
+
+__all__ = ["OpenAICompatAdaptor", "normalize_usage"]
+
+_FINISH = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "function_call",
+    "content_filter": "content_filter",
+    "eos": "stop",
+    "max_tokens": "length",
+    "tool_call": "tool_calls",
+}
+
+
+class OpenAICompatAdaptor(Adaptor):
+    def __init__(
+        self,
+        provider: str,
+        fetch: Fetch,
+        vendor: Vendor,
+        *,
+        base_url: str,
+        api_key: str | None,
+        endpoints: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(provider, fetch)
+        self.vendor = vendor
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.endpoints = dict(endpoints or {})
+        self.error_table = vendor.error_table
+        self.stream_usage = vendor.stream_usage
+        self.supports_embeddings = vendor.embeddings_path is not None
+        self._finish = {**_FINISH, **vendor.finish_map}
+
+    # -- requests -----------------------------------------------------------------------------
+    def headers(self) -> dict[str, str]:
+        h = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.api_key:
+            h["Authorization"] = f"Bearer {self.api_key}"
+        return h
+
+    def upstream_model(self, model: str) -> str:
+        if self.vendor.endpoint_map:
+            return self.endpoints.get(model, model)
+        return model
+
+    async def chat_request(self, req: ChatRequest, model: str, *, stream: bool) -> UpstreamRequest:
+        v = self.vendor
+        body = req.wire()
+        body["model"] = self.upstream_model(model)
+        if stream:
+            body["stream"] = True
+            if v.stream_usage:
+                # always asked for, so the ledger is exact; removed again if the client did not ask
+                body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+            else:
+                body.pop("stream_options", None)
+        else:
+            body.pop("stream", None)
+            body.pop("stream_options", None)
+        if not v.developer_role and any(m.role == "developer" for m in req.messages):
+            body["messages"] = [
+                {**m, "role": "system"} if m.get("role") == "developer" else m for m in body["messages"]
+            ]
+        limit = req.output_limit
+        if not v.max_completion_tokens and "max_completion_tokens" in body:
+            body.pop("max_completion_tokens")
+            body["max_tokens"] = limit
+        if v.max_tokens_cap and limit is not None and limit > v.max_tokens_cap:
+            body["max_tokens" if "max_tokens" in body else "max_completion_tokens"] = v.max_tokens_cap
+        if v.temperature and isinstance(body.get("temperature"), int | float):
+            body["temperature"] = v.temperature.apply(body["temperature"])
+        if v.top_p and isinstance(body.get("top_p"), int | float):
+            body["top_p"] = v.top_p.apply(body["top_p"])
+        if (
+            v.type == "dashscope"
+            and not stream
+            and model.startswith("qwen3")
+            and "enable_thinking" not in body
+        ):
+            # Qwen3 on DashScope refuses non-streaming calls unless thinking is off (providers.md §2)
+            body["enable_thinking"] = False
+        return UpstreamRequest(self.base_url + v.chat_path, orjson.dumps(body), self.headers())
+
+    async def embeddings_request(self, req: EmbeddingRequest, model: str) -> UpstreamRequest:
+        if self.vendor.embeddings_path is None:
+            return await super().embeddings_request(req, model)
+        body = req.wire()
+        body["model"] = self.upstream_model(model)
+        body.pop("encoding_format", None)  # floats upstream; the core encodes what the client asked
+        return UpstreamRequest(
+            self.base_url + self.vendor.embeddings_path, orjson.dumps(body), self.headers()
+        )
+
+    def completions_request(
+        self, req: CompletionRequest, model: str, *, stream: bool
+    ) -> UpstreamRequest | None:
+        """A native ``/completions`` request, or None when the vendor has none (the core goes over chat)."""
+        if self.vendor.completions_path is None:
+            return None
+        body = req.wire()
+        body["model"] = self.upstream_model(model)
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        else:
+            body.pop("stream", None)
+            body.pop("stream_options", None)
+        return UpstreamRequest(
+            self.base_url + self.vendor.completions_path, orjson.dumps(body), self.headers()
+        )
+
+    # -- responses ----------------------------------------------------------------------------
+    def check_body(self, data: Any, status: int = 200) -> None:
+        """Raise the error a 2xx body carries (Spark ``code``, MiniMax ``base_resp``, ``error``)."""
+        if not isinstance(data, dict):
+            raise self.make_error(502, None, "the upstream sent a body that is not a JSON object")
+        v = self.vendor
+        if v.body_errors == "code":
+            code = data.get("code")
+            if isinstance(code, int) and code != 0:
+                raise self.make_error(502, code, str(data.get("message", "")))
+        elif v.body_errors == "base_resp":
+            base = data.get("base_resp")
+            if isinstance(base, dict):
+                code = base.get("status_code")
+                if isinstance(code, int) and code != 0:
+                    raise self.make_error(502, code, str(base.get("status_msg", "")))
+        err = data.get("error")
+        if isinstance(err, dict) and "choices" not in data:
+            code, message = self.error_fields(orjson.dumps(data))
+            raise self.make_error(status if status >= 400 else 502, code, message)
+
+    def error(self, status: int, body: bytes) -> UpstreamError:
+        code, message = self.error_fields(body)
+        if self.vendor.message_codes:
+            low = message.lower()
+            for fragment, mapped in self.vendor.message_codes:
+                if fragment in low:
+                    code = mapped
+                    break
+        return self.make_error(status, code, message)
+
+    def map_finish(self, reason: Any, has_tools: bool) -> str | None:
+        if reason is None or reason == "null":
+            return None
+        mapped = self._finish.get(str(reason), "stop")
+        if mapped == "error":
+            raise self.make_error(502, None, f"the upstream stopped with finish_reason '{reason}'")
+        if has_tools and mapped == "stop":
+            return "tool_calls"
+        return mapped
+
+    def chat_response(self, resp: UpstreamResponse, model: str) -> dict[str, Any]:
+        try:
+            data = resp.json()
+        except orjson.JSONDecodeError as e:
+            raise self.make_error(502, None, "the upstream sent a body that is not JSON") from e
+        self.check_body(data, resp.status)
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices:
+            raise self.make_error(502, None, "the upstream answer has no choices")
+        for i, ch in enumerate(choices):
+            ch.setdefault("index", i)
+            msg = ch.setdefault("message", {})
+            msg.setdefault("role", "assistant")
+            msg.setdefault("content", None)
+            msg.setdefault("refusal", None)
+            if not msg.get("tool_calls"):
+                msg.pop("tool_calls", None)
+            ch["finish_reason"] = (
+                self.map_finish(ch.get("finish_reason"), bool(msg.get("tool_calls"))) or "stop"
+            )
+            ch.setdefault("logprobs", None)
+        data.setdefault("id", "chatcmpl-" + str(time.time_ns()))
+        data["object"] = "chat.completion"
+        data.setdefault("created", int(time.time()))
+        data.setdefault("model", model)
+        data.setdefault("system_fingerprint", None)
+        for k in ("base_resp", "code", "message", "sid", "input_sensitive", "output_sensitive"):
+            data.pop(k, None)
+        data["usage"] = normalize_usage(data.get("usage"))
+        out: dict[str, Any] = data
+        return out
+
+    def chat_stream(self, req: ChatRequest, model: str) -> StreamTranslator:
+        return _CompatStream(self)
+
+    def completions_response(self, resp: UpstreamResponse) -> dict[str, Any]:
+        data = resp.json()
+        self.check_body(data, resp.status)
+        if isinstance(data, dict):
+            data["usage"] = normalize_usage(data.get("usage"))
+            out: dict[str, Any] = data
+            return out
+        raise self.make_error(502, None, "the upstream sent a body that is not a JSON object")
+
+    def embeddings_response(self, resp: UpstreamResponse, model: str) -> tuple[list[list[float]], int]:
+        data = resp.json()
+        self.check_body(data, resp.status)
+        items = sorted(data.get("data") or [], key=lambda d: d.get("index", 0))
+        vectors = [list(map(float, d["embedding"])) for d in items]
+        usage = data.get("usage") or {}
+        return vectors, int(usage.get("prompt_tokens") or usage.get("total_tokens") or 0)
+
+
+class _CompatStream(StreamTranslator):
+    __slots__ = ("a",)
+
+    def __init__(self, adaptor: OpenAICompatAdaptor) -> None:
+        self.a = adaptor
+
+    def feed(self, data: str) -> list[dict[str, Any]]:
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError as e:
+            raise self.a.make_error(502, None, "the upstream stream sent an event that is not JSON") from e
+        self.a.check_body(obj)
+        choices = obj.get("choices")
+        if choices:
+            for ch in choices:
+                fr = ch.get("finish_reason")
+                if fr is not None:
+                    delta = ch.get("delta") or {}
+                    ch["finish_reason"] = self.a.map_finish(fr, bool(delta.get("tool_calls")))
+                u = ch.pop("usage", None)  # Moonshot puts usage inside the choice
+                if u and not obj.get("usage"):
+                    obj["usage"] = u
+        if obj.get("usage"):
+            obj["usage"] = normalize_usage(obj["usage"])
+        return [obj]
+
+
+def normalize_usage(u: Any) -> dict[str, Any] | None:
+    """Vendor usage → OpenAI's, with cached tokens counted once whatever the vendor calls them."""
+    if not isinstance(u, dict):
+        return None
+    prompt = int(u.get("prompt_tokens") or u.get("input_tokens") or 0)
+    completion = int(u.get("completion_tokens") or u.get("output_tokens") or 0)
+    details = u.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    if cached is None:
+        cached = u.get("prompt_cache_hit_tokens", u.get("cached_tokens", 0))  # DeepSeek, Moonshot
+    cdetails = u.get("completion_tokens_details")
+    reasoning = cdetails.get("reasoning_tokens") if isinstance(cdetails, dict) else None
+    out = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": int(u.get("total_tokens") or prompt + completion),
+        "prompt_tokens_details": {"cached_tokens": min(int(cached or 0), prompt), "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": int(reasoning or 0),
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
+    return out

@@ -1,0 +1,267 @@
+"""OpenAI-dialect vendors as data: where they live, which key they take, how they deviate.
+
+Adding a vendor that speaks OpenAI's wire format is one entry here (plus its models in
+``catalog/models.yaml``). Each quirk is a field the generic adaptor in
+:mod:`banjia.adaptors.openai_compat` reads; sources are in ../shared/docs/providers.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from banjia.adaptors.base import ErrorRule, ErrorTable
+
+__all__ = ["VENDORS", "Clamp", "Vendor"]
+
+
+@dataclass(frozen=True, slots=True)
+class Clamp:
+    """An accepted range; ``open_low``/``open_high`` mean the bound itself is refused upstream."""
+
+    low: float
+    high: float
+    open_low: bool = False
+    open_high: bool = False
+
+    def apply(self, v: float) -> float:
+        lo = self.low + (0.01 if self.open_low else 0.0)
+        hi = self.high - (0.01 if self.open_high else 0.0)
+        return min(max(v, lo), hi)
+
+
+QUOTA = ErrorRule(429, "insufficient_quota", "insufficient_quota", retryable=True, disable=True)
+CONTENT_FILTER = ErrorRule(400, "content_filter", "invalid_request_error", retryable=False)
+RATE = ErrorRule(429, "rate_limit_exceeded", "rate_limit_error")
+AUTH = ErrorRule(401, "invalid_api_key", "authentication_error", retryable=True, disable=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Vendor:
+    type: str
+    base_url: str  # the OpenAI-compatible base; paths below are appended
+    key_env: tuple[str, ...]  # environment variables that enable the vendor with no config file
+    title: str = ""
+    chat_path: str = "/chat/completions"
+    embeddings_path: str | None = "/embeddings"
+    completions_path: str | None = None  # a real /completions; else completions go over chat
+    developer_role: bool = False  # understands role "developer" (else sent as "system")
+    max_completion_tokens: bool = False  # understands it (else renamed to max_tokens)
+    stream_usage: bool = True  # honours stream_options.include_usage
+    temperature: Clamp | None = None
+    top_p: Clamp | None = None
+    max_tokens_cap: int | None = None
+    # errors carried in 2xx bodies: Spark's numeric "code", MiniMax's "base_resp.status_code"
+    body_errors: Literal["code", "base_resp"] | None = None
+    finish_map: dict[str, str] = field(default_factory=dict)
+    error_table: ErrorTable = field(default_factory=dict)
+    endpoint_map: bool = False  # Ark: model names map to per-account endpoint ids
+    # (message fragment, code) for the rare vendor whose message is the only signal
+    message_codes: tuple[tuple[str, str], ...] = ()
+
+
+_ZHIPU_ERRORS: dict[str | int, ErrorRule] = {
+    **{str(c): AUTH for c in (1000, 1001, 1002, 1003, 1004)},
+    **{
+        str(c): ErrorRule(403, "permission_denied", "permission_error", disable=True)
+        for c in (1110, 1111, 1112, 1120, 1121)
+    },
+    "1113": QUOTA,
+    **{
+        str(c): ErrorRule(400, "invalid_value", "invalid_request_error")
+        for c in (1210, 1213, 1214, 1215, 1231)
+    },
+    "1211": ErrorRule(404, "model_not_found", "invalid_request_error"),
+    **{str(c): ErrorRule(403, "permission_denied", "permission_error") for c in (1212, 1220, 1221, 1222)},
+    "1234": ErrorRule(502, "upstream_error", "upstream_error"),
+    "1301": CONTENT_FILTER,
+    **{str(c): RATE for c in (1302, 1303, 1304, 1305)},
+}
+
+# Spark HTTP and WebSocket share the numeric codes (providers.md §6)
+SPARK_ERRORS: dict[str | int, ErrorRule] = {
+    10007: RATE,
+    10013: CONTENT_FILTER,
+    10014: CONTENT_FILTER,
+    10019: CONTENT_FILTER,
+    10021: CONTENT_FILTER,
+    10022: CONTENT_FILTER,
+    10907: ErrorRule(400, "context_length_exceeded", "invalid_request_error", retryable=False),
+    10163: ErrorRule(400, "invalid_value", "invalid_request_error"),
+    10110: ErrorRule(503, "upstream_overloaded", "upstream_error"),
+    10222: ErrorRule(503, "upstream_overloaded", "upstream_error"),
+    10223: ErrorRule(503, "upstream_overloaded", "upstream_error"),
+    10015: ErrorRule(403, "permission_denied", "permission_error", disable=True),
+    10016: ErrorRule(403, "permission_denied", "permission_error", disable=True),
+    11200: QUOTA,
+    11201: QUOTA,
+    11202: RATE,
+    11203: RATE,
+}
+
+MINIMAX_ERRORS: dict[str | int, ErrorRule] = {
+    1000: ErrorRule(500, "upstream_error", "upstream_error"),
+    1001: ErrorRule(504, "upstream_timeout", "upstream_error"),
+    1002: RATE,
+    1004: AUTH,
+    1008: QUOTA,
+    1024: ErrorRule(500, "upstream_error", "upstream_error"),
+    1026: CONTENT_FILTER,  # input sensitive (unconfirmed code, providers.md §11)
+    1027: CONTENT_FILTER,  # output sensitive (unconfirmed)
+    1039: RATE,  # TPM limit (unconfirmed)
+    2013: ErrorRule(400, "invalid_value", "invalid_request_error"),  # (unconfirmed)
+}
+
+_SENSITIVE = {"sensitive": "content_filter", "network_error": "error"}
+
+VENDORS: dict[str, Vendor] = {
+    v.type: v
+    for v in [
+        Vendor(
+            "openai",
+            "",
+            ("OPENAI_API_KEY",),
+            "OpenAI or any OpenAI-compatible server",
+            completions_path="/completions",
+            developer_role=True,
+            max_completion_tokens=True,
+        ),
+        Vendor(
+            "deepseek",
+            "https://api.deepseek.com/v1",
+            ("DEEPSEEK_API_KEY",),
+            "DeepSeek",
+            embeddings_path=None,
+            error_table={
+                "__status_402": QUOTA,  # insufficient balance
+                "__status_422": ErrorRule(400, "invalid_value", "invalid_request_error"),
+            },
+        ),
+        Vendor(
+            "moonshot",
+            "https://api.moonshot.cn/v1",
+            ("MOONSHOT_API_KEY",),
+            "Moonshot Kimi",
+            embeddings_path=None,
+            temperature=Clamp(0, 1),
+            error_table={
+                "content_filter": CONTENT_FILTER,
+                "exceeded_current_quota_error": QUOTA,
+                "rate_limit_reached_error": RATE,
+                "engine_overloaded_error": ErrorRule(429, "rate_limit_exceeded", "rate_limit_error"),
+                "invalid_authentication_error": AUTH,
+                "incorrect_api_key_error": AUTH,
+            },
+        ),
+        Vendor(
+            "siliconflow",
+            "https://api.siliconflow.cn/v1",
+            ("SILICONFLOW_API_KEY",),
+            "SiliconFlow",
+            max_tokens_cap=4096,
+        ),
+        Vendor(
+            "yi",
+            "https://api.lingyiwanwu.com/v1",
+            ("YI_API_KEY", "LINGYIWANWU_API_KEY"),
+            "01.AI Yi",
+            embeddings_path=None,
+        ),
+        Vendor(
+            "baichuan",
+            "https://api.baichuan-ai.com/v1",
+            ("BAICHUAN_API_KEY",),
+            "Baichuan",
+            max_tokens_cap=2048,
+            # Baichuan answers 429 for both throttling and an empty balance; only the message tells
+            message_codes=(("insufficient account balance", "insufficient_balance"),),
+            error_table={"insufficient_balance": QUOTA},
+        ),
+        Vendor(
+            "stepfun", "https://api.stepfun.com/v1", ("STEPFUN_API_KEY",), "StepFun", embeddings_path=None
+        ),
+        Vendor("zhinao", "https://api.360.cn/v1", ("ZHINAO_API_KEY", "AI360_API_KEY"), "360 Zhinao"),
+        Vendor(
+            "dashscope",
+            "https://dashscope.aliyuncs.com/compatible-mode/v1",
+            ("DASHSCOPE_API_KEY",),
+            "Alibaba DashScope / Bailian (compatible mode)",
+            temperature=Clamp(0, 2, open_high=True),
+            top_p=Clamp(0, 1, open_low=True),
+            error_table={
+                "data_inspection_failed": CONTENT_FILTER,
+                "datainspectionfailed": CONTENT_FILTER,
+                "arrearage": QUOTA,
+                "invalid_api_key": AUTH,
+            },
+        ),
+        Vendor(
+            "qianfan",
+            "https://qianfan.baidubce.com/v2",
+            ("QIANFAN_API_KEY",),
+            "Baidu Qianfan v2",
+            temperature=Clamp(0, 1, open_low=True),
+            error_table={
+                "rpm_rate_limit_exceeded": RATE,
+                "tpm_rate_limit_exceeded": RATE,
+                "invalid_model": AUTH,
+                "malformed_json": ErrorRule(400, "invalid_value", "invalid_request_error"),
+            },
+        ),
+        Vendor(
+            "hunyuan",
+            "https://api.hunyuan.cloud.tencent.com/v1",
+            ("HUNYUAN_API_KEY",),
+            "Tencent Hunyuan (OpenAI-compatible)",
+            finish_map=_SENSITIVE,
+        ),
+        Vendor(
+            "zhipu",
+            "https://open.bigmodel.cn/api/paas/v4",
+            ("ZHIPU_API_KEY", "ZHIPUAI_API_KEY"),
+            "Zhipu GLM",
+            temperature=Clamp(0, 1),
+            top_p=Clamp(0, 1, open_low=True, open_high=True),
+            finish_map=_SENSITIVE,
+            error_table=_ZHIPU_ERRORS,
+        ),
+        Vendor(
+            "spark",
+            "https://spark-api-open.xf-yun.com/v1",
+            ("SPARK_API_PASSWORD",),
+            "iFlytek Spark (HTTP)",
+            embeddings_path=None,
+            temperature=Clamp(0, 1, open_low=True),
+            max_tokens_cap=8192,
+            body_errors="code",
+            error_table=SPARK_ERRORS,
+        ),
+        Vendor(
+            "minimax",
+            "https://api.minimax.chat/v1",
+            ("MINIMAX_API_KEY",),
+            "MiniMax (chatcompletion_v2)",
+            chat_path="/text/chatcompletion_v2",
+            embeddings_path=None,
+            temperature=Clamp(0, 1, open_low=True),
+            top_p=Clamp(0, 1, open_low=True),
+            body_errors="base_resp",
+            error_table=MINIMAX_ERRORS,
+        ),
+        Vendor(
+            "ark",
+            "https://ark.cn-beijing.volces.com/api/v3",
+            ("ARK_API_KEY",),
+            "Volcengine Ark / Doubao",
+            endpoint_map=True,
+            error_table={
+                "sensitivecontentdetected": CONTENT_FILTER,
+                "inputtextsensitivecontentdetected": CONTENT_FILTER,
+                "inputimagesensitivecontentdetected": CONTENT_FILTER,
+                "outputtextriskdetection": CONTENT_FILTER,
+                "accountoverdueerror": QUOTA,
+                "authenticationerror": AUTH,
+            },
+        ),
+    ]
+}

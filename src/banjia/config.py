@@ -1,0 +1,196 @@
+"""The config file (YAML with ``${VAR}`` substitution), its validation, and the embedded defaults.
+
+Every mistake is a :class:`ConfigError` naming the key, e.g.
+``providers.qwen.api_key: required for type 'dashscope' (the variable DASHSCOPE_API_KEY is not set)``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from banjia.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "ProviderConfig",
+    "ServerConfig",
+    "StoreConfig",
+    "TimeoutsConfig",
+    "load_config",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    master_key: str | None = None
+    workers: int = Field(default=1, ge=1, le=64)
+    metrics_require_key: bool = False
+    access_log: bool = False
+
+
+class StoreConfig(_Strict):
+    url: str = "sqlite:///./banjia.db"
+    redis_url: str | None = None
+
+
+class TimeoutsConfig(_Strict):
+    connect: float = Field(default=10.0, gt=0)
+    first_byte: float = Field(default=120.0, gt=0)
+    idle: float = Field(default=60.0, gt=0)
+    total: float = Field(default=600.0, gt=0)
+
+
+class ProviderConfig(_Strict):
+    type: str
+    base_url: str | None = None
+    api_key: str | None = None
+    secret_key: str | None = None
+    secret_id: str | None = None
+    region: str | None = None
+    app_id: str | None = None
+    api_secret: str | None = None
+    group_id: str | None = None
+    auth: Literal["bearer", "jwt"] = "bearer"
+    endpoints: dict[str, str] = Field(default_factory=dict)  # ark: model → endpoint id
+    model_path: str | None = None  # local
+    n_ctx: int | None = Field(default=None, ge=256)
+    n_threads: int | None = Field(default=None, ge=1)
+    models: list[str] | None = None  # served models to list, besides the catalog's
+    timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
+    weight: int = Field(default=1, ge=0)
+
+
+class Config(_Strict):
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    models: dict[str, list[str]] = Field(default_factory=dict)
+    # set by load_config: the file it came from, or None for the embedded defaults
+    source: str | None = None
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _chain_lists(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: [c] if isinstance(c, str) else c for k, c in v.items()}
+        return v
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _substitute(value: Any, path: str, unset: dict[str, str]) -> Any:
+    if isinstance(value, str):
+
+        def repl(m: re.Match[str]) -> str:
+            got = os.environ.get(m.group(1))
+            if got is None or got == "":
+                if m.group(2) is not None:
+                    return m.group(2)
+                unset[path] = m.group(1)
+                return ""
+            return got
+
+        out = _VAR.sub(repl, value)
+        return None if out == "" and _VAR.search(value) else out
+    if isinstance(value, dict):
+        return {k: _substitute(v, f"{path}.{k}" if path else str(k), unset) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, f"{path}[{i}]", unset) for i, v in enumerate(value)]
+    return value
+
+
+def parse_config(data: Any, source: str | None = None) -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source or 'config'}: the top level must be a mapping")
+    unset: dict[str, str] = {}
+    data = _substitute(data, "", unset)
+    try:
+        cfg = Config.model_validate({**data, "source": source})
+    except ValidationError as e:
+        err = e.errors(include_url=False)[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(f"{loc}: unknown key") from e
+        raise ConfigError(f"{loc}: {err['msg']}") from e
+    _check_providers(cfg, unset)
+    return cfg
+
+
+def _check_providers(cfg: Config, unset: dict[str, str]) -> None:
+    from banjia.adaptors import registry
+
+    specs = registry()
+    for name, p in cfg.providers.items():
+        if "/" in name:
+            raise ConfigError(f"providers.{name}: a provider name cannot contain '/'")
+        spec = specs.get(p.type)
+        if spec is None:
+            known = ", ".join(sorted(specs))
+            raise ConfigError(f"providers.{name}.type: unknown provider type '{p.type}' (known: {known})")
+        for fieldname in spec.credentials:
+            if not getattr(p, fieldname):
+                hint = ""
+                var = unset.get(f"providers.{name}.{fieldname}")
+                if var:
+                    hint = f" (the variable {var} is not set)"
+                raise ConfigError(f"providers.{name}.{fieldname}: required for type '{p.type}'{hint}")
+        if spec.base_url_required and not p.base_url:
+            raise ConfigError(f"providers.{name}.base_url: required for type '{p.type}'")
+    for alias, chain in cfg.models.items():
+        for i, entry in enumerate(chain):
+            prov, sep, model = entry.partition("/")
+            if not sep or not model:
+                raise ConfigError(f"models.{alias}[{i}]: '{entry}' must be 'provider/model'")
+            if prov not in cfg.providers:
+                raise ConfigError(f"models.{alias}[{i}]: no provider named '{prov}' is configured")
+
+
+def load_config(path: str | os.PathLike[str] | None) -> Config:
+    """The config at ``path``, or ``$BANJIA_CONFIG``, or the embedded defaults."""
+    path = path or os.environ.get("BANJIA_CONFIG") or None
+    if path is None:
+        return embedded_defaults()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read the config file ({e.strerror})") from e
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p}: not valid YAML ({e})") from e
+    return parse_config(data, str(p))
+
+
+def embedded_defaults() -> Config:
+    """No config file: SQLite beside you, the bundled local model, and every vendor whose key is set."""
+    from banjia.adaptors import registry
+    from banjia.routing.presets import default_aliases
+
+    providers: dict[str, dict[str, Any]] = {"local": {"type": "local"}}
+    for spec in registry().values():
+        if spec.type == "openai" or not spec.key_env:
+            continue
+        values = {f: os.environ.get(var) for f, var in zip(spec.credentials, spec.key_env, strict=False)}
+        if spec.credentials and all(values.values()):
+            providers[spec.type] = {"type": spec.type, **values}
+    data = {
+        "server": {"master_key": os.environ.get("BANJIA_MASTER_KEY") or None},
+        "providers": providers,
+        "models": default_aliases(list(providers)),
+    }
+    return parse_config(data, None)

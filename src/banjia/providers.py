@@ -1,0 +1,217 @@
+"""Providers: a configured upstream account, able to answer chat, completions and embeddings.
+
+:class:`HTTPProvider` couples an adaptor (translation) with the transport (sending, timeouts);
+the local llama.cpp provider implements :class:`Provider` directly. The gateway sees only this
+interface.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from typing import Any
+
+from banjia.adaptors.base import Adaptor, UpstreamRequest, UpstreamResponse
+from banjia.errors import APIError, UpstreamError
+from banjia.protocol.chat import ChatRequest, chat_completion, choice
+from banjia.protocol.completions import CompletionRequest
+from banjia.protocol.embeddings import EmbeddingRequest
+from banjia.transport import DONE_MARK, Timeouts, Transport
+
+__all__ = ["DONE", "HTTPProvider", "Provider", "collect_chat"]
+
+# yielded by chat_stream once the upstream has said the answer is complete
+DONE: dict[str, Any] = {"__done__": True}
+
+
+class Provider(ABC):
+    def __init__(self, name: str, type: str) -> None:
+        self.name = name
+        self.type = type
+
+    @abstractmethod
+    async def chat(self, req: ChatRequest, model: str) -> dict[str, Any]:
+        """A complete ``chat.completion`` dict."""
+
+    @abstractmethod
+    def chat_stream(self, req: ChatRequest, model: str) -> AsyncIterator[dict[str, Any]]:
+        """Chunk fragments (see :mod:`banjia.adaptors.base`), then :data:`DONE` if complete."""
+
+    async def completions(
+        self, req: CompletionRequest, model: str, *, stream: bool
+    ) -> dict[str, Any] | AsyncIterator[dict[str, Any]] | None:
+        """A native completions answer, or None to let the gateway go over chat."""
+        return None
+
+    @abstractmethod
+    async def embeddings(self, req: EmbeddingRequest, model: str) -> tuple[list[list[float]], int]:
+        """(vectors, prompt tokens)."""
+
+    async def ready(self) -> bool:
+        return True
+
+    async def aclose(self) -> None:
+        return None
+
+
+class HTTPProvider(Provider):
+    def __init__(
+        self, name: str, type: str, adaptor: Adaptor, transport: Transport, timeouts: Timeouts
+    ) -> None:
+        super().__init__(name, type)
+        self.adaptor = adaptor
+        self.transport = transport
+        self.timeouts = timeouts
+        # a WebSocket protocol has no non-streaming call: answers are collected from the stream
+        self.stream_only = adaptor.stream_only
+        self.stream_has_done = adaptor.stream_has_done
+
+    async def fetch(self, req: UpstreamRequest) -> UpstreamResponse:
+        return await self.transport.send(req, self.timeouts, self.name)
+
+    async def _send_ok(self, req: UpstreamRequest) -> UpstreamResponse:
+        resp = await self.fetch(req)
+        if resp.status >= 300:
+            err = self.adaptor.error(resp.status, resp.body)
+            for h in ("retry-after", "retry-after-ms"):
+                if h in resp.headers:
+                    err.headers[h] = resp.headers[h]
+            raise err
+        return resp
+
+    async def chat(self, req: ChatRequest, model: str) -> dict[str, Any]:
+        if self.stream_only:
+            return await collect_chat(self.chat_stream(req, model), model, self.name)
+        up = await self.adaptor.chat_request(req, model, stream=False)
+        resp = await self._send_ok(up)
+        return self.adaptor.chat_response(resp, model)
+
+    async def chat_stream(self, req: ChatRequest, model: str) -> AsyncIterator[dict[str, Any]]:
+        up = await self.adaptor.chat_request(req, model, stream=True)
+        opened = await self.transport.open_stream(up, self.timeouts, self.name)
+        if opened.status >= 300:
+            err = self.adaptor.error(opened.status, opened.body or b"")
+            for h in ("retry-after", "retry-after-ms"):
+                if h in opened.headers:
+                    err.headers[h] = opened.headers[h]
+            raise err
+        translator = self.adaptor.chat_stream(req, model)
+        events = opened.events()
+        try:
+            async for data in events:
+                if data == DONE_MARK:
+                    for frag in translator.finish():
+                        yield frag
+                    yield DONE
+                    return
+                for frag in translator.feed(data):
+                    yield frag
+            for frag in translator.finish():
+                yield frag
+            if not self.stream_has_done:
+                yield DONE  # protocols without a sentinel end with the connection
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+
+    async def completions(
+        self, req: CompletionRequest, model: str, *, stream: bool
+    ) -> dict[str, Any] | AsyncIterator[dict[str, Any]] | None:
+        up = self.adaptor.completions_request(req, model, stream=stream)
+        if up is None:
+            return None
+        if not stream:
+            resp = await self._send_ok(up)
+            return self.adaptor.completions_response(resp)
+        return self._completions_stream(up)
+
+    async def _completions_stream(self, up: UpstreamRequest) -> AsyncIterator[dict[str, Any]]:
+        import orjson
+
+        opened = await self.transport.open_stream(up, self.timeouts, self.name)
+        if opened.status >= 300:
+            raise self.adaptor.error(opened.status, opened.body or b"")
+        events = opened.events()
+        try:
+            async for data in events:
+                if data == DONE_MARK:
+                    yield DONE
+                    return
+                yield orjson.loads(data)
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+
+    async def embeddings(self, req: EmbeddingRequest, model: str) -> tuple[list[list[float]], int]:
+        up = await self.adaptor.embeddings_request(req, model)
+        resp = await self._send_ok(up)
+        return self.adaptor.embeddings_response(resp, model)
+
+    async def aclose(self) -> None:
+        return None  # the transport is shared and closed by the app
+
+
+async def collect_chat(fragments: AsyncIterator[dict[str, Any]], model: str, provider: str) -> dict[str, Any]:
+    """Accumulate a stream of fragments into one ``chat.completion`` (for stream-only upstreams)."""
+    texts: dict[int, list[str]] = {}
+    reasoning: dict[int, list[str]] = {}
+    calls: dict[int, dict[int, dict[str, Any]]] = {}
+    finish: dict[int, str | None] = {}
+    usage: dict[str, Any] | None = None
+    rid = None
+    done = False
+    async for frag in fragments:
+        if frag is DONE:
+            done = True
+            continue
+        rid = rid or frag.get("id")
+        if frag.get("usage"):
+            usage = frag["usage"]
+        for ch in frag.get("choices") or ():
+            i = ch.get("index", 0)
+            d = ch.get("delta") or {}
+            if d.get("content"):
+                texts.setdefault(i, []).append(d["content"])
+            if d.get("reasoning_content"):
+                reasoning.setdefault(i, []).append(d["reasoning_content"])
+            for tc in d.get("tool_calls") or ():
+                slot = calls.setdefault(i, {})
+                ti = tc.get("index", len(slot))
+                cur = slot.get(ti)
+                fn = tc.get("function") or {}
+                if cur is None:
+                    slot[ti] = {
+                        "id": tc.get("id") or f"call_{i}_{ti}",
+                        "type": "function",
+                        "function": {"name": fn.get("name") or "", "arguments": fn.get("arguments") or ""},
+                    }
+                else:
+                    cur["function"]["arguments"] += fn.get("arguments") or ""
+            if ch.get("finish_reason"):
+                finish[i] = ch["finish_reason"]
+    if not done and not finish:
+        raise UpstreamError(
+            502,
+            f"Provider '{provider}': the answer was cut off",
+            provider=provider,
+            retryable=True,
+            code="upstream_error",
+        )
+    indexes = sorted(set(texts) | set(calls) | set(finish)) or [0]
+    choices = []
+    for i in indexes:
+        tcs = [calls[i][k] for k in sorted(calls.get(i, {}))] or None
+        fr = finish.get(i) or ("tool_calls" if tcs else "stop")
+        choices.append(
+            choice(
+                i,
+                "".join(texts.get(i, [])) if i in texts or not tcs else None,
+                fr,
+                tool_calls=tcs,
+                reasoning_content="".join(reasoning.get(i, [])) or None,
+            )
+        )
+    return chat_completion(id=rid or f"chatcmpl-{time.time_ns()}", model=model, choices=choices, usage=usage)
+
+
+def unsupported(provider: str, what: str) -> APIError:
+    return APIError(400, f"Provider '{provider}' does not support {what}.", code="unsupported_feature")

@@ -1,0 +1,1 @@
+"""Aliases, fallback chains, retries, circuit breaking and health."""

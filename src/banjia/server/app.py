@@ -1,0 +1,91 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from banjia.config import Config, load_config
+from banjia.context import Accounting, Authenticator
+from banjia.errors import APIError
+from banjia.runtime import Runtime, build_runtime
+from banjia.server.http import RequestIdMiddleware, error_response
+from banjia.server.routes import routes
+
+__all__ = ["app_from_env", "create_app"]
+
+
+def create_app(
+    config: Config,
+    *,
+    auth: Authenticator | None = None,
+    accounting: Accounting | None = None,
+) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        rt: Runtime = await build_runtime(config, auth=auth, accounting=accounting)
+        app.state.runtime = rt
+        try:
+            yield
+        finally:
+            await rt.aclose()
+
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, APIError)
+        return error_response(exc)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            msg = f"Invalid URL ({request.method} {request.url.path})"
+            return error_response(APIError(404, msg, code="unknown_url"))
+        if exc.status_code == 405:
+            msg = f"Method {request.method} is not allowed for {request.url.path}"
+            return error_response(APIError(405, msg, code="method_not_allowed"))
+        return error_response(APIError(exc.status_code, str(exc.detail)))
+
+    extra = _extra_routes()
+    return Starlette(
+        routes=[*routes, *extra],
+        lifespan=lifespan,
+        exception_handlers={APIError: api_error, HTTPException: http_error},
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=["x-request-id", "x-banjia-upstream"],
+            ),
+        ],
+    )
+
+
+def _extra_routes() -> list[BaseRoute]:
+    """Routes contributed by optional layers (admin API, metrics, Responses API)."""
+    import importlib
+
+    out: list[BaseRoute] = []
+    for mod in ("banjia.server.admin", "banjia.server.metrics", "banjia.server.responses"):
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name != mod:
+                raise
+            continue
+        out.extend(m.routes)
+    return out
+
+
+def app_from_env() -> Starlette:
+    """Entry point for ``uvicorn --factory`` workers: the config comes from BANJIA_CONFIG."""
+    return create_app(load_config(None))

@@ -1,0 +1,396 @@
+"""A fake OpenAI-dialect upstream: a real HTTP server on 127.0.0.1 with behaviour per model name.
+
+The upstream model id picks the behaviour (``mode``), optionally with an argument after a colon
+(``slow:2.5``). Modes reproduce what real vendors do (providers.md): DeepSeek's keep-alive
+comments and blank lines, Qwen/DeepSeek tool-call deltas that repeat the id, Spark's and MiniMax's
+errors inside HTTP 200 bodies, 429 with retry-after, 503, slow answers, streams cut off mid-way.
+
+Answers are deterministic: the text is ``"echo: " + last user text`` split into words, and the usage
+counts words, so tests can assert exact token sums.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+API_KEY = "sk-fake-upstream"
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeState:
+    requests: list[Recorded] = field(default_factory=list)
+    # counts per mode, for modes that fail N times and then succeed ("flaky:2")
+    calls: dict[str, int] = field(default_factory=dict)
+    usage_sent: list[dict[str, int]] = field(default_factory=list)
+    disconnects: int = 0
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def _last_user(body: dict[str, Any]) -> str:
+    for m in reversed(body.get("messages") or []):
+        if m.get("role") == "user":
+            c = m.get("content")
+            if isinstance(c, list):
+                return " ".join(p.get("text", "") for p in c if isinstance(p, dict))
+            return str(c or "")
+    return str(body.get("prompt") or "")
+
+
+def _prompt_tokens(body: dict[str, Any]) -> int:
+    total = 0
+    for m in body.get("messages") or []:
+        c = m.get("content")
+        total += len(_words(c if isinstance(c, str) else json.dumps(c)))
+    return total or len(_words(str(body.get("prompt") or "")))
+
+
+def _answer_words(body: dict[str, Any]) -> list[str]:
+    words = ["echo:", *_words(_last_user(body))]
+    limit = body.get("max_tokens") or body.get("max_completion_tokens")
+    return words[: int(limit)] if limit else words
+
+
+def _usage(prompt: int, completion: int) -> dict[str, Any]:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _err(
+    status: int,
+    message: str,
+    type_: str = "invalid_request_error",
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    return web.json_response(
+        {"error": {"message": message, "type": type_, "param": None, "code": code}},
+        status=status,
+        headers=headers,
+    )
+
+
+TOOL_ARGS = '{"city": "Beijing", "unit": "c"}'
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.state = FakeState()
+        self.app = web.Application()
+        self.app.router.add_post("/v1/chat/completions", self.chat)
+        self.app.router.add_post("/v1/text/chatcompletion_v2", self.chat)  # MiniMax v2's path
+        self.app.router.add_post("/v1/completions", self.completions)
+        self.app.router.add_post("/v1/embeddings", self.embeddings)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _auth(self, request: web.Request) -> web.Response | None:
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return _err(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        return None
+
+    async def _record(self, request: web.Request) -> dict[str, Any]:
+        body = await request.json()
+        self.state.requests.append(Recorded(request.path, dict(request.headers), body))
+        return body
+
+    # -- chat ---------------------------------------------------------------------------------
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        body = await self._record(request)
+        mode, _, arg = str(body.get("model", "")).partition(":")
+        failure = await self._failure(mode, arg, body)
+        if failure is not None:
+            return failure
+        if body.get("stream"):
+            return await self._chat_stream(request, body, mode, arg)
+        words = _answer_words(body)
+        prompt, completion = _prompt_tokens(body), len(words)
+        message: dict[str, Any] = {"role": "assistant", "content": " ".join(words)}
+        finish = "stop"
+        if mode in ("tools", "repeat-ids") and body.get("tools"):
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_fake1",
+                        "type": "function",
+                        "function": {"name": body["tools"][0]["function"]["name"], "arguments": TOOL_ARGS},
+                    }
+                ],
+            }
+            finish = "tool_calls"
+        if mode == "sensitive":
+            finish = "sensitive"
+        if mode == "json":
+            message["content"] = json.dumps({"answer": "echo", "words": len(words)})
+        usage: dict[str, Any] = _usage(prompt, completion)
+        if mode == "deepseek-cache":
+            usage.update(prompt_cache_hit_tokens=2, prompt_cache_miss_tokens=prompt - 2)
+        self.state.usage_sent.append({"prompt": prompt, "completion": completion})
+        out = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model"),
+            "choices": [
+                {"index": i, "message": message, "finish_reason": finish} for i in range(body.get("n") or 1)
+            ],
+            "usage": usage,
+        }
+        if mode == "minimax-ok":
+            out["base_resp"] = {"status_code": 0, "status_msg": "success"}
+        if mode == "keepalive":
+            # DeepSeek under load: blank lines before the JSON of a non-streaming answer
+            resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+            await resp.prepare(request)
+            await resp.write(b"\n\n")
+            await asyncio.sleep(0.05)
+            await resp.write(b"\n" + json.dumps(out).encode())
+            await resp.write_eof()
+            return resp
+        return web.json_response(out)
+
+    async def _failure(self, mode: str, arg: str, body: dict[str, Any]) -> web.Response | None:
+        n = self.state.calls[mode] = self.state.calls.get(mode, 0) + 1
+        if mode == "e503" or (mode == "flaky" and n <= int(arg or 1)):
+            return _err(503, "The server is overloaded.", "server_error", "overloaded")
+        if mode == "e500":
+            return _err(500, "Internal error.", "server_error")
+        if mode == "e429":
+            return _err(
+                429,
+                "Rate limit reached for requests.",
+                "rate_limit_error",
+                "rate_limit_exceeded",
+                headers={"retry-after": arg or "1"},
+            )
+        if mode == "e400":
+            return _err(400, "Invalid parameter: temperature.", "invalid_request_error", "invalid_value")
+        if mode == "e402":  # DeepSeek: insufficient balance
+            return _err(402, "Insufficient Balance", "unknown_error", "invalid_request_error")
+        if mode == "spark-error":  # Spark HTTP: failure inside a 200 body
+            return web.json_response(
+                {"code": 10013, "message": "input failed content review", "sid": "cha000b0001"}
+            )
+        if mode == "minimax-error":
+            return web.json_response(
+                {"base_resp": {"status_code": 1008, "status_msg": "insufficient balance"}}
+            )
+        if mode == "moonshot-filter":
+            return _err(400, "The request was rejected because it was considered high risk", "content_filter")
+        if mode == "zhipu-error":
+            return web.json_response({"error": {"code": "1113", "message": "您的账户已欠费"}}, status=429)
+        if mode == "slow":
+            await asyncio.sleep(float(arg or 2))
+        return None
+
+    async def _chat_stream(
+        self, request: web.Request, body: dict[str, Any], mode: str, arg: str
+    ) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await resp.prepare(request)
+        created = int(time.time())
+        model = body.get("model")
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+        async def send(
+            choices: list[dict[str, Any]],
+            usage: dict[str, Any] | None = None,
+            chunk_id: str = "chatcmpl-fakestream",
+        ) -> None:
+            c: dict[str, Any] = {
+                "id": chunk_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": choices,
+            }
+            if usage is not None:
+                c["usage"] = usage
+            if mode == "minimax-ok":
+                c["base_resp"] = {"status_code": 0, "status_msg": ""}
+            await resp.write(b"data: " + json.dumps(c).encode() + b"\n\n")
+
+        def ch(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
+            return [{"index": 0, "delta": delta, "finish_reason": finish}]
+
+        words = _answer_words(body)
+        prompt = _prompt_tokens(body)
+        try:
+            if mode == "keepalive":
+                await resp.write(b": keep-alive\n\n")
+            await send(ch({"role": "assistant", "content": ""}))
+            if mode in ("tools", "repeat-ids") and body.get("tools"):
+                await self._stream_tools(send, ch, body, mode)
+                completion = 7
+                finish = "tool_calls"
+            else:
+                delay = float(arg) if mode == "slowchunks" and arg else 0.0
+                for i, w in enumerate(words):
+                    if mode == "keepalive" and i == 1:
+                        await resp.write(b": keep-alive\n\n")
+                    if mode == "cut" and i == 2:
+                        # the connection drops mid-answer: no finish_reason, no [DONE]
+                        await asyncio.sleep(0.1)  # let what was written reach the gateway
+                        if request.transport:
+                            request.transport.abort()
+                        return resp
+                    if mode == "spark-mid" and i == 1:
+                        await resp.write(b'data: {"code": 10014, "message": "output sensitive"}\n\n')
+                        return resp
+                    if delay:
+                        await asyncio.sleep(delay)
+                    await send(ch({"content": (" " if i else "") + w}))
+                completion = len(words)
+                finish = "sensitive" if mode == "sensitive" else "stop"
+            usage = _usage(prompt, completion)
+            self.state.usage_sent.append({"prompt": prompt, "completion": completion})
+            if mode == "usage-in-last":  # Zhipu/Moonshot style: usage rides on the finishing chunk
+                await send(ch({}, finish), usage=usage)
+            else:
+                await send(ch({}, finish))
+                if include_usage:
+                    await send([], usage=usage)
+            await resp.write(b"data: [DONE]\n\n")
+        except (ConnectionResetError, asyncio.CancelledError):
+            self.state.disconnects += 1
+            raise
+        return resp
+
+    async def _stream_tools(self, send: Any, ch: Any, body: dict[str, Any], mode: str) -> None:
+        name = body["tools"][0]["function"]["name"]
+        pieces = ['{"city": ', '"Beijing", ', '"unit": "c"}']
+        calls = [("call_a1", name)] + ([("call_b2", name)] if mode == "repeat-ids" else [])
+        for index, (cid, fname) in enumerate(calls):
+            if mode == "repeat-ids":
+                # Qwen/DeepSeek style: id, type and name repeated on every delta; and the second
+                # call arrives with index 0 (some upstreams number each call from 0)
+                for p in pieces:
+                    await send(
+                        ch(
+                            {
+                                "tool_calls": [
+                                    {
+                                        "index": 0,
+                                        "id": cid,
+                                        "type": "function",
+                                        "function": {"name": fname, "arguments": p},
+                                    }
+                                ]
+                            }
+                        )
+                    )
+            else:
+                await send(
+                    ch(
+                        {
+                            "tool_calls": [
+                                {
+                                    "index": index,
+                                    "id": cid,
+                                    "type": "function",
+                                    "function": {"name": fname, "arguments": ""},
+                                }
+                            ]
+                        }
+                    )
+                )
+                for p in pieces:
+                    await send(ch({"tool_calls": [{"index": index, "function": {"arguments": p}}]}))
+
+    # -- completions and embeddings -----------------------------------------------------------
+    async def completions(self, request: web.Request) -> web.StreamResponse:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        body = await self._record(request)
+        words = _answer_words(body)
+        prompt = len(_words(str(body.get("prompt") or "")))
+        text = " ".join(words)
+        if body.get("stream"):
+            resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await resp.prepare(request)
+            for i, w in enumerate(words):
+                c = {
+                    "id": "cmpl-fake",
+                    "object": "text_completion",
+                    "created": 1,
+                    "model": body["model"],
+                    "choices": [
+                        {"index": 0, "text": (" " if i else "") + w, "logprobs": None, "finish_reason": None}
+                    ],
+                }
+                await resp.write(b"data: " + json.dumps(c).encode() + b"\n\n")
+            end = {
+                "id": "cmpl-fake",
+                "object": "text_completion",
+                "created": 1,
+                "model": body["model"],
+                "choices": [{"index": 0, "text": "", "logprobs": None, "finish_reason": "stop"}],
+            }
+            await resp.write(b"data: " + json.dumps(end).encode() + b"\n\n")
+            if (body.get("stream_options") or {}).get("include_usage"):
+                u = {
+                    "id": "cmpl-fake",
+                    "object": "text_completion",
+                    "created": 1,
+                    "model": body["model"],
+                    "choices": [],
+                    "usage": _usage(prompt, len(words)),
+                }
+                await resp.write(b"data: " + json.dumps(u).encode() + b"\n\n")
+            await resp.write(b"data: [DONE]\n\n")
+            return resp
+        return web.json_response(
+            {
+                "id": "cmpl-fake",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}],
+                "usage": _usage(prompt, len(words)),
+            }
+        )
+
+    async def embeddings(self, request: web.Request) -> web.Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        body = await self._record(request)
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        dims = 16
+        data = []
+        for i, text in enumerate(inputs):
+            digest = hashlib.sha256(str(text).encode()).digest()
+            raw = [(b - 128) / 128 for b in digest[:dims]]
+            norm = math.sqrt(sum(x * x for x in raw)) or 1
+            data.append({"object": "embedding", "index": i, "embedding": [x / norm for x in raw]})
+        data.reverse()  # some upstreams answer out of order; the index is what counts
+        tokens = sum(len(_words(str(t))) for t in inputs)
+        return web.json_response(
+            {
+                "object": "list",
+                "data": data,
+                "model": body["model"],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )

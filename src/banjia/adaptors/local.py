@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import math
 import os
 import threading
 import time
@@ -314,6 +315,8 @@ class LocalProvider(Provider):
                 if v and isinstance(v[0], list):
                     dim = len(v[0])
                     v = [sum(row[i] for row in v) / len(v) for i in range(dim)]
+                    norm = math.sqrt(sum(x * x for x in v)) or 1.0
+                    v = [x / norm for x in v]
                 vectors.append([float(x) for x in v])
             return vectors, tokens
 

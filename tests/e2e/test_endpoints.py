@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import math
 import struct
+import time
 
 import httpx
 import openai
 import pytest
 
-from tests.conftest import strict_client
 from tests.fakes.openai_fake import FakeOpenAI
 from tests.harness import MASTER_KEY, Gateway
 
@@ -162,20 +162,14 @@ def test_client_disconnect_cancels_the_upstream(gateway: Gateway, fake: FakeOpen
         for line in r.iter_lines():
             if '"content":"echo:"' in line:
                 break
-    deadline = __import__("time").monotonic() + 5
-    while fake.state.disconnects == before and __import__("time").monotonic() < deadline:
-        __import__("time").sleep(0.05)
+    deadline = time.monotonic() + 5
+    while fake.state.disconnects == before and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert fake.state.disconnects == before + 1
 
 
-def test_second_gateway_client_with_default_retries_is_not_retried_on_400(gateway: Gateway) -> None:
-    c = (
-        strict_client(gateway, max_retries=2)
-        if False
-        else openai.OpenAI(  # noqa: SIM108
-            base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=2
-        )
-    )
+def test_bad_input_tells_the_sdk_not_to_retry(gateway: Gateway) -> None:
+    c = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=2)
     with pytest.raises(openai.BadRequestError) as e:
-        c.chat.completions.with_raw_response.create(model="gpt-4o", messages=[])
+        c.chat.completions.create(model="gpt-4o", messages=[])
     assert e.value.response.headers["x-should-retry"] == "false"

@@ -85,7 +85,7 @@ class HTTPProvider(Provider):
             return await collect_chat(self.chat_stream(req, model), model, self.name)
         up = await self.adaptor.chat_request(req, model, stream=False)
         resp = await self._send_ok(up)
-        return self.adaptor.chat_response(resp, model)
+        return self.adaptor.chat_response(resp, model, req)
 
     async def chat_stream(self, req: ChatRequest, model: str) -> AsyncIterator[dict[str, Any]]:
         up = await self.adaptor.chat_request(req, model, stream=True)

@@ -20,6 +20,8 @@ from tests.conftest import strict_client
 from tests.fakes.dashscope_fake import API_KEY, FakeDashScope
 from tests.harness import MASTER_KEY, AioServer, Gateway
 
+PLAIN_REQ = ChatRequest.model_validate({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+
 WEATHER = {
     "type": "function",
     "function": {
@@ -168,7 +170,7 @@ def test_answer_maps_choices_usage_and_finish_reason() -> None:
             "request_id": "abc",
         }
     ).encode()
-    out = adaptor().chat_response(UpstreamResponse(200, {}, body), "qwen-plus")
+    out = adaptor().chat_response(UpstreamResponse(200, {}, body), "qwen-plus", PLAIN_REQ)
     assert out["id"] == "chatcmpl-abc" and out["choices"][0]["message"]["content"] == "hi there"
     assert out["choices"][0]["finish_reason"] == "length"
     assert (
@@ -183,7 +185,7 @@ def test_tool_call_answer_has_tool_calls_and_no_text() -> None:
     body = json.dumps(
         {"output": {"choices": [msg("", "tool_calls", tool_calls=[call])]}, "usage": {}}
     ).encode()
-    out = adaptor().chat_response(UpstreamResponse(200, {}, body), "qwen-plus")
+    out = adaptor().chat_response(UpstreamResponse(200, {}, body), "qwen-plus", PLAIN_REQ)
     assert (
         out["choices"][0]["message"]["tool_calls"] == [call]
         and out["choices"][0]["message"]["content"] is None

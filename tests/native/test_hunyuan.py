@@ -26,6 +26,8 @@ from tests.conftest import strict_client
 from tests.fakes.hunyuan_fake import SECRET_ID, SECRET_KEY, FakeHunyuan, expected_signature
 from tests.harness import MASTER_KEY, AioServer, Gateway
 
+PLAIN_REQ = ChatRequest.model_validate({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+
 WEATHER: Any = {
     "type": "function",
     "function": {
@@ -178,7 +180,7 @@ def test_error_envelope_codes_map_to_openai_statuses() -> None:
     def err(code: str) -> UpstreamError:
         body = json.dumps({"Response": {"Error": {"Code": code, "Message": "m"}, "RequestId": "r"}})
         with pytest.raises(UpstreamError) as e:
-            a.chat_response(UpstreamResponse(200, {}, body.encode()), "hunyuan-lite")
+            a.chat_response(UpstreamResponse(200, {}, body.encode()), "hunyuan-lite", PLAIN_REQ)
         return e.value
 
     auth = err("AuthFailure.SignatureFailure")
@@ -411,7 +413,7 @@ async def test_stale_timestamp_is_rejected_as_signature_expire(fake: FakeHunyuan
     finally:
         await transport.aclose()
     with pytest.raises(UpstreamError) as e:
-        stale.chat_response(resp, "hunyuan-lite")
+        stale.chat_response(resp, "hunyuan-lite", PLAIN_REQ)
     assert e.value.status == 401 and "Signature expire" in e.value.message
     assert fake.state.rejected[-1] == "AuthFailure.SignatureExpire"
 

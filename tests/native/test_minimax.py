@@ -22,6 +22,8 @@ from tests.conftest import strict_client
 from tests.fakes.minimax_fake import API_KEY, GROUP_ID, FakeMiniMax
 from tests.harness import MASTER_KEY, AioServer, Gateway
 
+PLAIN_REQ = ChatRequest.model_validate({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+
 WEATHER: Any = {
     "type": "function",
     "function": {
@@ -158,7 +160,7 @@ def test_base_resp_is_checked_on_answers() -> None:
     def err(code: int) -> UpstreamError:
         body = json.dumps({"base_resp": {"status_code": code, "status_msg": "m"}}).encode()
         with pytest.raises(UpstreamError) as e:
-            adaptor().chat_response(UpstreamResponse(200, {}, body), "abab6.5s-chat")
+            adaptor().chat_response(UpstreamResponse(200, {}, body), "abab6.5s-chat", PLAIN_REQ)
         return e.value
 
     assert err(1004).status == 401 and "'mm'" in err(1004).message
@@ -171,7 +173,7 @@ def test_base_resp_is_checked_on_answers() -> None:
 
 def test_answer_usage_is_split_by_estimating_the_completion() -> None:
     body = json.dumps(final("echo: hello there world", 20)).encode()
-    r = adaptor().chat_response(UpstreamResponse(200, {}, body), "abab6.5s-chat")
+    r = adaptor().chat_response(UpstreamResponse(200, {}, body), "abab6.5s-chat", PLAIN_REQ)
     completion = estimate_text("echo: hello there world")
     assert r["usage"]["total_tokens"] == 20
     assert (r["usage"]["prompt_tokens"], r["usage"]["completion_tokens"]) == (20 - completion, completion)

@@ -20,6 +20,8 @@ from tests.conftest import strict_client
 from tests.fakes.qianfan_fake import API_KEY, API_KEY_2, SECRET_KEY, SECRET_KEY_2, FakeQianfan
 from tests.harness import MASTER_KEY, AioServer, Gateway
 
+PLAIN_REQ = ChatRequest.model_validate({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+
 WEATHER = {
     "type": "function",
     "function": {
@@ -338,7 +340,7 @@ def answer(**fields: Any) -> UpstreamResponse:
 def test_result_usage_and_finish_reason_map_to_openai() -> None:
     usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
     out = adaptor().chat_response(
-        answer(result="hi there", finish_reason="normal", usage=usage), "ernie-3.5-8k"
+        answer(result="hi there", finish_reason="normal", usage=usage), "ernie-3.5-8k", PLAIN_REQ
     )
     assert (
         out["choices"][0]["message"]["content"] == "hi there" and out["choices"][0]["finish_reason"] == "stop"
@@ -348,7 +350,9 @@ def test_result_usage_and_finish_reason_map_to_openai() -> None:
 
 def test_a_function_call_answer_becomes_tool_calls() -> None:
     fc = {"name": "get_weather", "arguments": "{}", "thoughts": "need the weather"}
-    out = adaptor().chat_response(answer(function_call=fc, finish_reason="function_call"), "ernie-3.5-8k")
+    out = adaptor().chat_response(
+        answer(function_call=fc, finish_reason="function_call"), "ernie-3.5-8k", PLAIN_REQ
+    )
     msg = out["choices"][0]["message"]
     assert (
         msg["tool_calls"][0]["function"] == {"name": "get_weather", "arguments": "{}"}
@@ -360,7 +364,7 @@ def test_a_function_call_answer_becomes_tool_calls() -> None:
 def test_need_clear_history_is_an_input_moderation_400() -> None:
     with pytest.raises(UpstreamError) as e:
         adaptor().chat_response(
-            answer(result="不能回答", need_clear_history=True, ban_round=-1), "ernie-3.5-8k"
+            answer(result="不能回答", need_clear_history=True, ban_round=-1), "ernie-3.5-8k", PLAIN_REQ
         )
     assert (e.value.status, e.value.code) == (400, "content_filter")
 
@@ -382,7 +386,7 @@ def test_need_clear_history_is_an_input_moderation_400() -> None:
 )
 def test_error_codes_inside_http_200_map_to_openai_statuses(code: int, status: int, openai_code: str) -> None:
     with pytest.raises(UpstreamError) as e:
-        adaptor().chat_response(answer(error_code=code, error_msg="m"), "ernie-3.5-8k")
+        adaptor().chat_response(answer(error_code=code, error_msg="m"), "ernie-3.5-8k", PLAIN_REQ)
     assert (e.value.status, e.value.code) == (status, openai_code)
 
 

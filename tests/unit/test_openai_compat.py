@@ -15,6 +15,8 @@ from banjia.errors import UpstreamError
 from banjia.protocol._base import validate
 from banjia.protocol.chat import ChatRequest
 
+PLAIN_REQ = ChatRequest.model_validate({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+
 
 async def _no_fetch(req: UpstreamRequest) -> UpstreamResponse:
     raise AssertionError("OpenAI-dialect adaptors send no auxiliary requests")
@@ -35,7 +37,7 @@ def build(
 
 
 def resp(vendor: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
-    return adaptor(vendor).chat_response(UpstreamResponse(status, {}, orjson.dumps(body)), "m")
+    return adaptor(vendor).chat_response(UpstreamResponse(status, {}, orjson.dumps(body)), "m", PLAIN_REQ)
 
 
 def test_request_goes_to_the_vendor_base_with_bearer_auth() -> None:

@@ -135,7 +135,7 @@ class Adaptor(ABC):
         """Build the upstream request for ``req`` sent to the upstream model id ``model``."""
 
     @abstractmethod
-    def chat_response(self, resp: UpstreamResponse, model: str) -> dict[str, Any]:
+    def chat_response(self, resp: UpstreamResponse, model: str, req: ChatRequest) -> dict[str, Any]:
         """A successful (status 2xx) upstream body → an OpenAI ``chat.completion`` dict.
 
         Raises UpstreamError for an error carried inside a 2xx body."""

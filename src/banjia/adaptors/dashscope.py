@@ -148,7 +148,7 @@ class DashScopeAdaptor(Adaptor):
         path = VISION_PATH if vision else TEXT_PATH
         return UpstreamRequest(self.base_url + path, orjson.dumps(body), self.headers(stream=stream))
 
-    def chat_response(self, resp: UpstreamResponse, model: str) -> dict[str, Any]:
+    def chat_response(self, resp: UpstreamResponse, model: str, req: ChatRequest) -> dict[str, Any]:
         data = self._json(resp.body)
         self._check(data)
         output = data.get("output")

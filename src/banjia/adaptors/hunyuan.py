@@ -11,9 +11,6 @@ Wire facts come from providers.md §4a and the official ``tencentcloud-sdk-pytho
 * ``Messages`` must alternate user(tool)/assistant, start with user and end with user/tool, each
   ``Content`` non-empty (SDK docs of ``ChatCompletionsRequest.Messages``): valid OpenAI
   conversations that break this are repaired here, never refused.
-
-The module also holds :class:`StopScanner` and :func:`reject_unsupported`, shared with the other
-native adaptors that need them (spark, minimax).
 """
 
 from __future__ import annotations
@@ -22,7 +19,6 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -31,6 +27,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from banjia.adaptors import ProviderSpec, http_provider
+from banjia.adaptors._shared import StopScanner, reject_unsupported
 from banjia.adaptors.base import (
     Adaptor,
     ErrorRule,
@@ -48,7 +45,7 @@ if TYPE_CHECKING:
     from banjia.providers import Provider
     from banjia.transport import Transport
 
-__all__ = ["SPEC", "HunyuanAdaptor", "StopScanner", "reject_unsupported", "tc3_authorization"]
+__all__ = ["SPEC", "HunyuanAdaptor", "tc3_authorization"]
 
 DEFAULT_BASE_URL = "https://hunyuan.tencentcloudapi.com"
 SERVICE = "hunyuan"
@@ -108,74 +105,6 @@ HUNYUAN_ERRORS: Mapping[str | int, ErrorRule] = MappingProxyType(
         "internalerror": _ENGINE,
     }
 )
-
-# The interface hands chat_response no request, and Hunyuan's Stop keeps the matched string in
-# the answer: chat_request leaves the stop sequences here for the chat_response of the same
-# request (the core runs both in one task, so a context variable is per request).
-_STOPS: ContextVar[tuple[str, ...]] = ContextVar("banjia_hunyuan_stops", default=())
-
-
-# -- shared helpers ------------------------------------------------------------------------------
-class StopScanner:
-    """Applies OpenAI ``stop`` to text the upstream produces: the answer ends *before* the first
-    stop sequence. For upstreams without a stop parameter (Spark, MiniMax Pro) or whose stop keeps
-    the match (Hunyuan). Text that could be the start of a stop sequence is held back until the
-    next piece decides it."""
-
-    __slots__ = ("_buf", "_hold", "hit", "stops")
-
-    def __init__(self, stops: list[str] | tuple[str, ...]) -> None:
-        self.stops = tuple(s for s in stops if s)
-        self._hold = max((len(s) for s in self.stops), default=1) - 1
-        self._buf = ""
-        self.hit = False
-
-    def feed(self, text: str) -> str:
-        """The part of the text seen so far that is safe to emit now."""
-        if self.hit:
-            return ""
-        if not self.stops:
-            return text
-        buf = self._buf + text
-        cut = min((i for i in (buf.find(s) for s in self.stops) if i >= 0), default=-1)
-        if cut >= 0:
-            self.hit = True
-            self._buf = ""
-            return buf[:cut]
-        keep = min(self._hold, len(buf))
-        out, self._buf = buf[: len(buf) - keep], buf[len(buf) - keep :]
-        return out
-
-    def flush(self) -> str:
-        """The upstream finished: what was held back is answer text after all."""
-        out, self._buf = ("" if self.hit else self._buf), ""
-        return out
-
-    def cut(self, text: str) -> tuple[str, bool]:
-        """A whole answer → (text before the first stop sequence, whether one was found)."""
-        out = self.feed(text) + self.flush()
-        return out, self.hit
-
-
-def reject_unsupported(provider: str, req: ChatRequest) -> None:
-    """Refuse, with a 400 naming it, what none of the native protocols here can express."""
-    if req.n is not None and req.n > 1:
-        raise unsupported(provider, "n > 1 (several choices per request)")
-    if req.logprobs:
-        raise unsupported(provider, "logprobs")
-    if req.functions or req.function_call is not None:
-        raise unsupported(provider, "the legacy 'functions' parameter; send 'tools' instead")
-    fmt = (req.response_format or {}).get("type")
-    if fmt not in (None, "text"):
-        raise unsupported(provider, f"response_format '{fmt}'")
-    for m in req.messages:
-        if m.role == "function":
-            raise unsupported(provider, "messages with role 'function'; use 'tool' messages")
-        content = getattr(m, "content", None)
-        if isinstance(content, list) and any(
-            isinstance(p, dict) and p.get("type") not in ("text", "input_text") for p in content
-        ):
-            raise unsupported(provider, "image or audio content parts")
 
 
 # -- signing -------------------------------------------------------------------------------------
@@ -261,7 +190,6 @@ class HunyuanAdaptor(Adaptor):
         tools = self._tools(req, model)
         if tools:
             body.update(tools)
-        _STOPS.set(tuple(stops))
         raw = orjson.dumps(body)
         timestamp = int(self.clock())
         headers = {
@@ -373,12 +301,12 @@ class HunyuanAdaptor(Adaptor):
         out: dict[str, Any] = obj
         return out
 
-    def chat_response(self, resp: UpstreamResponse, model: str) -> dict[str, Any]:
+    def chat_response(self, resp: UpstreamResponse, model: str, req: ChatRequest) -> dict[str, Any]:
         try:
             data = self.check(resp.json())
         except orjson.JSONDecodeError as e:
             raise self.make_error(502, None, "the upstream sent a body that is not JSON") from e
-        stops = StopScanner(_STOPS.get())
+        stops = StopScanner(req.stop_list())
         choices = []
         for i, ch in enumerate(data.get("Choices") or ()):
             msg = ch.get("Message") or {}

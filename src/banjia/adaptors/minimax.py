@@ -21,7 +21,6 @@ Wire facts from providers.md §11, LangChain.js ``ChatMinimax`` (the Pro client)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextvars import ContextVar
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -29,6 +28,7 @@ from urllib.parse import quote
 import orjson
 
 from banjia.adaptors import ProviderSpec, http_provider
+from banjia.adaptors._shared import StopScanner, reject_unsupported
 from banjia.adaptors.base import (
     Adaptor,
     ErrorRule,
@@ -37,7 +37,6 @@ from banjia.adaptors.base import (
     UpstreamRequest,
     UpstreamResponse,
 )
-from banjia.adaptors.hunyuan import StopScanner, reject_unsupported
 from banjia.adaptors.vendors import AUTH, MINIMAX_ERRORS, QUOTA, RATE, Clamp
 from banjia.protocol.chat import ChatRequest, ToolCall, chat_completion, choice, text_of, usage
 from banjia.tokens import estimate_text
@@ -77,10 +76,6 @@ MINIMAX_PRO_ERRORS: Mapping[str | int, ErrorRule] = MappingProxyType(
 
 # "stop" and "length" as providers.md §11 lists; "max_output" (unconfirmed) as some clients report it
 _FINISH = {"stop": "stop", "length": "length", "max_output": "length", "function_call": "tool_calls"}
-
-# MiniMax Pro has no stop parameter: stop sequences are applied to the answer. chat_response is
-# given no request, so chat_request leaves them here (the core runs both in one task).
-_STOPS: ContextVar[tuple[str, ...]] = ContextVar("banjia_minimax_stops", default=())
 
 
 class MiniMaxProAdaptor(Adaptor):
@@ -129,7 +124,6 @@ class MiniMaxProAdaptor(Adaptor):
                 }
                 for t in req.tools
             ]
-        _STOPS.set(tuple(req.stop_list()))
         url = f"{self.base_url}{PATH}?GroupId={quote(self.group_id, safe='')}"
         headers = {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
         return UpstreamRequest(url, orjson.dumps(body), headers)
@@ -158,14 +152,15 @@ class MiniMaxProAdaptor(Adaptor):
         out: dict[str, Any] = obj
         return out
 
-    def chat_response(self, resp: UpstreamResponse, model: str) -> dict[str, Any]:
+    def chat_response(self, resp: UpstreamResponse, model: str, req: ChatRequest) -> dict[str, Any]:
         try:
             data = self.check(resp.json())
         except orjson.JSONDecodeError as e:
             raise self.make_error(502, None, "the upstream sent a body that is not JSON") from e
         ch = (data.get("choices") or [{}])[0]
         msg = _bot_message(ch)
-        text, stopped = StopScanner(_STOPS.get()).cut(str(msg.get("text") or data.get("reply") or ""))
+        # MiniMax Pro has no stop parameter: stop sequences are applied to the answer here
+        text, stopped = StopScanner(req.stop_list()).cut(str(msg.get("text") or data.get("reply") or ""))
         call = _function_call(msg)
         finish = _finish(data, ch, call, stopped)
         calls = (

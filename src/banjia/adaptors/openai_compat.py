@@ -180,7 +180,7 @@ class OpenAICompatAdaptor(Adaptor):
             return "tool_calls"
         return mapped
 
-    def chat_response(self, resp: UpstreamResponse, model: str) -> dict[str, Any]:
+    def chat_response(self, resp: UpstreamResponse, model: str, req: ChatRequest) -> dict[str, Any]:
         try:
             data = resp.json()
         except orjson.JSONDecodeError as e:

@@ -307,7 +307,7 @@ class QianfanAdaptor(Adaptor):
         url = f"{self.base_url}{CHAT_PREFIX}{info.path}?access_token={quote(token, safe='')}"
         return UpstreamRequest(url, orjson.dumps(body), {"Content-Type": "application/json"})
 
-    def chat_response(self, resp: UpstreamResponse, model: str) -> dict[str, Any]:
+    def chat_response(self, resp: UpstreamResponse, model: str, req: ChatRequest) -> dict[str, Any]:
         data = self._json(resp.body)
         self._check(data)
         if data.get("need_clear_history"):

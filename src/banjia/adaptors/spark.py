@@ -29,6 +29,7 @@ from urllib.parse import urlencode, urlsplit
 import orjson
 
 from banjia.adaptors import ProviderSpec, http_provider
+from banjia.adaptors._shared import StopScanner, reject_unsupported
 from banjia.adaptors.base import (
     Adaptor,
     ErrorRule,
@@ -37,7 +38,6 @@ from banjia.adaptors.base import (
     UpstreamRequest,
     UpstreamResponse,
 )
-from banjia.adaptors.hunyuan import StopScanner, reject_unsupported
 from banjia.adaptors.vendors import AUTH, SPARK_ERRORS, Clamp
 from banjia.errors import not_found
 from banjia.protocol.chat import ChatRequest, text_of, usage
@@ -161,7 +161,7 @@ class SparkAdaptor(Adaptor):
             f"{self.base_url}{path}?{query}", orjson.dumps(frame), {}, method="GET", websocket=True
         )
 
-    def chat_response(self, resp: UpstreamResponse, model: str) -> dict[str, Any]:
+    def chat_response(self, resp: UpstreamResponse, model: str, req: ChatRequest) -> dict[str, Any]:
         """Never called: Spark has no non-streaming call and the core collects the frames."""
         raise NotImplementedError("spark-ws is stream_only")
 

@@ -1,0 +1,71 @@
+"""Helpers shared by the native adaptors: local stop sequences, and refusing what a native
+protocol cannot express with a 400 that names it (never a silent drop)."""
+
+from __future__ import annotations
+
+from banjia.protocol.chat import ChatRequest
+from banjia.providers import unsupported
+
+__all__ = ["StopScanner", "reject_unsupported"]
+
+
+class StopScanner:
+    """Applies OpenAI ``stop`` to text the upstream produces: the answer ends *before* the first
+    stop sequence. For upstreams without a stop parameter (Spark, MiniMax Pro) or whose stop keeps
+    the match (Hunyuan). Text that could be the start of a stop sequence is held back until the
+    next piece decides it."""
+
+    __slots__ = ("_buf", "_hold", "hit", "stops")
+
+    def __init__(self, stops: list[str] | tuple[str, ...]) -> None:
+        self.stops = tuple(s for s in stops if s)
+        self._hold = max((len(s) for s in self.stops), default=1) - 1
+        self._buf = ""
+        self.hit = False
+
+    def feed(self, text: str) -> str:
+        """The part of the text seen so far that is safe to emit now."""
+        if self.hit:
+            return ""
+        if not self.stops:
+            return text
+        buf = self._buf + text
+        cut = min((i for i in (buf.find(s) for s in self.stops) if i >= 0), default=-1)
+        if cut >= 0:
+            self.hit = True
+            self._buf = ""
+            return buf[:cut]
+        keep = min(self._hold, len(buf))
+        out, self._buf = buf[: len(buf) - keep], buf[len(buf) - keep :]
+        return out
+
+    def flush(self) -> str:
+        """The upstream finished: what was held back is answer text after all."""
+        out, self._buf = ("" if self.hit else self._buf), ""
+        return out
+
+    def cut(self, text: str) -> tuple[str, bool]:
+        """A whole answer → (text before the first stop sequence, whether one was found)."""
+        out = self.feed(text) + self.flush()
+        return out, self.hit
+
+
+def reject_unsupported(provider: str, req: ChatRequest) -> None:
+    """Refuse, with a 400 naming it, what none of the native protocols here can express."""
+    if req.n is not None and req.n > 1:
+        raise unsupported(provider, "n > 1 (several choices per request)")
+    if req.logprobs:
+        raise unsupported(provider, "logprobs")
+    if req.functions or req.function_call is not None:
+        raise unsupported(provider, "the legacy 'functions' parameter; send 'tools' instead")
+    fmt = (req.response_format or {}).get("type")
+    if fmt not in (None, "text"):
+        raise unsupported(provider, f"response_format '{fmt}'")
+    for m in req.messages:
+        if m.role == "function":
+            raise unsupported(provider, "messages with role 'function'; use 'tool' messages")
+        content = getattr(m, "content", None)
+        if isinstance(content, list) and any(
+            isinstance(p, dict) and p.get("type") not in ("text", "input_text") for p in content
+        ):
+            raise unsupported(provider, "image or audio content parts")

@@ -325,7 +325,6 @@ class LocalProvider(Provider):
     async def ready(self) -> bool:
         return self._llm is not None or self._model_file_present
 
-
     async def aclose(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 

@@ -17,8 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from banjia.errors import ConfigError
 
 __all__ = [
+    "CircuitConfig",
     "Config",
     "ProviderConfig",
+    "RoutingConfig",
     "ServerConfig",
     "StoreConfig",
     "TimeoutsConfig",
@@ -71,11 +73,42 @@ class ProviderConfig(_Strict):
     weight: int = Field(default=1, ge=0)
 
 
+class CircuitConfig(_Strict):
+    """A circuit per provider/model opens after ``failures`` consecutive failures; after
+    ``cooldown`` seconds one request is let through to probe it (half-open)."""
+
+    failures: int = Field(default=5, ge=1)
+    cooldown: float = Field(default=30.0, gt=0)
+
+
+class RoutingConfig(_Strict):
+    # the longest a client waits for an answer to start (the whole answer, without streaming),
+    # every fallback and retry included; a provider's own ``timeouts`` bound each attempt
+    total_timeout: float = Field(default=180.0, gt=0)
+    # extra attempts of one chain entry after a transient failure (5xx, 429, connection error),
+    # made once the rest of the chain has been tried
+    retries: int = Field(default=1, ge=0, le=10)
+    retry_backoff: float = Field(default=0.25, ge=0)  # seconds before such a retry, without retry-after
+    max_retry_after: float = Field(default=5.0, ge=0)  # a longer upstream retry-after is not waited for
+    circuit: CircuitConfig = Field(default_factory=CircuitConfig)
+    # a provider disabled by an auth or balance error is probed this often until it answers again
+    health_interval: float = Field(default=30.0, gt=0)
+    probe_timeout: float = Field(default=10.0, gt=0)
+    # shared state (store.redis_url): changes are pushed at once; a full re-read this often
+    sync_interval: float = Field(default=5.0, gt=0)
+    redis_prefix: str = Field(default="banjia:routing:", min_length=1)
+    # add the built-in OpenAI-name presets for the configured vendors (``models:`` entries win)
+    presets: bool = False
+
+
 class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
-    models: dict[str, list[str]] = Field(default_factory=dict)
+    # public name → ordered chain; an entry that is itself a list is a group of equals, balanced
+    # by the providers' ``weight``
+    models: dict[str, list[str | list[str]]] = Field(default_factory=dict)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
     # set by load_config: the file it came from, or None for the embedded defaults
     source: str | None = None
 
@@ -151,12 +184,21 @@ def _check_providers(cfg: Config, unset: dict[str, str]) -> None:
         if spec.base_url_required and not p.base_url:
             raise ConfigError(f"providers.{name}.base_url: required for type '{p.type}'")
     for alias, chain in cfg.models.items():
+        if not chain:
+            raise ConfigError(f"models.{alias}: the chain is empty")
         for i, entry in enumerate(chain):
-            prov, sep, model = entry.partition("/")
-            if not sep or not model:
-                raise ConfigError(f"models.{alias}[{i}]: '{entry}' must be 'provider/model'")
-            if prov not in cfg.providers:
-                raise ConfigError(f"models.{alias}[{i}]: no provider named '{prov}' is configured")
+            group = [entry] if isinstance(entry, str) else entry
+            if not group:
+                raise ConfigError(f"models.{alias}[{i}]: the group is empty")
+            for j, item in enumerate(group):
+                where = f"models.{alias}[{i}]" if isinstance(entry, str) else f"models.{alias}[{i}][{j}]"
+                prov, sep, model = item.partition("/")
+                if not sep or not model:
+                    raise ConfigError(f"{where}: '{item}' must be 'provider/model'")
+                if prov not in cfg.providers:
+                    raise ConfigError(f"{where}: no provider named '{prov}' is configured")
+    if cfg.routing.retry_backoff >= cfg.routing.total_timeout:
+        raise ConfigError("routing.retry_backoff: must be shorter than routing.total_timeout")
 
 
 def load_config(path: str | os.PathLike[str] | None) -> Config:

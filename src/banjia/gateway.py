@@ -1,14 +1,20 @@
 """The request flow, top to bottom: resolve the model, admit (quota, limits), call the provider
-(falling back along the chain before the first byte), normalise, and record — on every path.
+chain (:class:`~banjia.routing.dispatch.Dispatcher`: fallback, retries, circuits, all before the
+first byte), normalise, and record — on every path.
+
+After the first byte of a stream there is no going back: a failure then ends the stream with an
+OpenAI error event (never a clean-looking ``[DONE]``), and the entry's circuit hears of it.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -23,8 +29,14 @@ from banjia.protocol.completions import (
     completion_chunk,
 )
 from banjia.protocol.embeddings import EmbeddingRequest, embedding_list
-from banjia.providers import DONE, Provider
-from banjia.routing.router import Router, Target
+from banjia.providers import DONE, HTTPProvider, Provider
+from banjia.routing.dispatch import Dispatcher
+from banjia.routing.logs import event
+from banjia.routing.logs import request_id as _rid
+from banjia.routing.retry import RetryPolicy
+from banjia.routing.router import Route, Router, Target
+from banjia.routing.state import RoutingState
+from banjia.routing.telemetry import Telemetry
 from banjia.sse import DONE as SSE_DONE
 from banjia.sse import encode_data
 from banjia.streaming import ChatStreamNormalizer
@@ -32,23 +44,53 @@ from banjia.tokens import estimate_messages, estimate_text
 
 __all__ = ["Gateway", "new_id"]
 
-T = TypeVar("T")
+access_log = logging.getLogger("banjia.access")
 
 
 def new_id() -> str:
     return os.urandom(12).hex()
 
 
+@dataclass(slots=True)
+class _Opened:
+    """A chat stream whose first chunks are in hand."""
+
+    frags: AsyncIterator[dict[str, Any]]
+    norm: ChatStreamNormalizer
+    first: list[dict[str, Any]]
+    done: bool
+    limit: float  # monotonic time by which the whole answer must be in (provider ``timeouts.total``)
+
+
 class Gateway:
-    def __init__(self, providers: Mapping[str, Provider], router: Router, accounting: Accounting) -> None:
+    def __init__(
+        self,
+        providers: Mapping[str, Provider],
+        router: Router,
+        accounting: Accounting,
+        *,
+        dispatcher: Dispatcher | None = None,
+    ) -> None:
         self.providers = providers
         self.router = router
         self.accounting = accounting
+        if dispatcher is None:
+            # in-process state and the default policy (the runtime passes the configured one)
+            dispatcher = Dispatcher(
+                providers,
+                RoutingState(failures=5, cooldown=30.0),
+                Telemetry(list(providers)),
+                policy=RetryPolicy(),
+                total_timeout=180.0,
+                weights={},
+            )
+        self.dispatcher = dispatcher
+        self.telemetry = dispatcher.telemetry
 
     # -- shared steps -------------------------------------------------------------------------
-    def resolve(self, ctx: RequestContext, model: str) -> list[Target]:
+    def route(self, ctx: RequestContext, model: str) -> Route:
         ctx.model = model
-        chain = self.router.resolve(model)
+        route = self.router.route(model)
         if ctx.key is not None and not ctx.key.may_use(model):
             raise APIError(
                 403,
@@ -57,25 +99,10 @@ class Gateway:
                 code="model_not_allowed",
                 param="model",
             )
-        return chain
+        return route
 
-    async def _call_chain(
-        self, ctx: RequestContext, chain: list[Target], call: Callable[[Provider, str], Awaitable[T]]
-    ) -> T:
-        last: UpstreamError | None = None
-        for i, t in enumerate(chain):
-            provider = self.providers[t.provider]
-            ctx.provider, ctx.provider_type, ctx.upstream_model = t.provider, provider.type, t.model
-            ctx.attempts.append(str(t))
-            try:
-                result: T = await call(provider, t.model)
-                return result
-            except UpstreamError as e:
-                last = e
-                if not e.retryable or i == len(chain) - 1:
-                    raise
-        assert last is not None
-        raise last
+    def resolve(self, ctx: RequestContext, model: str) -> list[Target]:
+        return list(self.route(ctx, model).targets)
 
     def _fail(self, ctx: RequestContext, e: APIError) -> None:
         ctx.status = e.status
@@ -83,16 +110,19 @@ class Gateway:
 
     def _done(self, ctx: RequestContext) -> None:
         ctx.finished = time.monotonic()
+        self.telemetry.request(ctx)
+        if access_log.isEnabledFor(logging.INFO):
+            _log_access(ctx)
         self.accounting.record(ctx)
 
     # -- chat ---------------------------------------------------------------------------------
     async def chat(self, ctx: RequestContext, req: ChatRequest) -> dict[str, Any]:
         try:
-            chain = self.resolve(ctx, req.model)
+            route = self.route(ctx, req.model)
             ctx.prompt_tokens_estimate = estimate_messages(list(req.messages))
             ctx.max_output_tokens = req.output_limit
             await self.accounting.admit(ctx)
-            result: dict[str, Any] = await self._call_chain(ctx, chain, lambda p, m: p.chat(req, m))
+            result, _ = await self.dispatcher.run(ctx, route, lambda p, t: p.chat(req, t.model))
             ctx.first_token = time.monotonic()
             if result.get("usage"):
                 ctx.usage = result["usage"]
@@ -110,59 +140,50 @@ class Gateway:
         """Open the stream (falling back until a provider answers), then return the byte stream."""
         ctx.stream = True
         try:
-            chain = self.resolve(ctx, req.model)
+            route = self.route(ctx, req.model)
             ctx.prompt_tokens_estimate = estimate_messages(list(req.messages))
             ctx.max_output_tokens = req.output_limit
             await self.accounting.admit(ctx)
+            opened, target = await self.dispatcher.run(
+                ctx, route, lambda p, t: self._open_stream(ctx, req, p, t), stream=True
+            )
         except APIError as e:
             self._fail(ctx, e)
             self._done(ctx)
             raise
-        last: UpstreamError | None = None
-        for i, t in enumerate(chain):
-            provider = self.providers[t.provider]
-            ctx.provider, ctx.provider_type, ctx.upstream_model = t.provider, provider.type, t.model
-            ctx.attempts.append(str(t))
-            norm = ChatStreamNormalizer(
-                id="chatcmpl-" + ctx.request_id,
-                model=t.model,
-                include_usage=req.wants_usage,
-                provider=t.provider,
-            )
-            frags = provider.chat_stream(req, t.model)
-            try:
-                first, done = await _first_chunks(frags, norm)
-            except UpstreamError as e:
-                await frags.aclose()  # type: ignore[attr-defined]
-                last = e
-                if e.retryable and i < len(chain) - 1:
-                    continue
-                self._fail(ctx, e)
-                self._done(ctx)
-                raise
-            except BaseException:
-                await frags.aclose()  # type: ignore[attr-defined]
-                ctx.client_disconnected = True
-                self._done(ctx)
-                raise
-            ctx.first_token = time.monotonic()
-            return self._pump(ctx, req, frags, norm, first, done)
-        assert last is not None
-        raise last
+        except BaseException:
+            ctx.client_disconnected = True
+            self._done(ctx)
+            raise
+        ctx.first_token = time.monotonic()
+        return self._pump(ctx, req, opened, target)
+
+    async def _open_stream(
+        self, ctx: RequestContext, req: ChatRequest, provider: Provider, t: Target
+    ) -> _Opened:
+        norm = ChatStreamNormalizer(
+            id="chatcmpl-" + ctx.request_id,
+            model=t.model,
+            include_usage=req.wants_usage,
+            provider=t.provider,
+        )
+        frags = provider.chat_stream(req, t.model)
+        try:
+            first, done = await _first_chunks(frags, norm)
+        except BaseException:
+            await frags.aclose()  # type: ignore[attr-defined]
+            raise
+        total = provider.timeouts.total if isinstance(provider, HTTPProvider) else math.inf
+        return _Opened(frags, norm, first, done, ctx.started + total)
 
     async def _pump(
-        self,
-        ctx: RequestContext,
-        req: ChatRequest,
-        frags: AsyncIterator[dict[str, Any]],
-        norm: ChatStreamNormalizer,
-        first: list[dict[str, Any]],
-        done: bool,
+        self, ctx: RequestContext, req: ChatRequest, opened: _Opened, target: Target
     ) -> AsyncIterator[bytes]:
         dumps = orjson.dumps
+        frags, norm, done, limit = opened.frags, opened.norm, opened.done, opened.limit
         completed = False
         try:
-            yield b"".join(encode_data(dumps(c)) for c in first)
+            yield b"".join(encode_data(dumps(c)) for c in opened.first)
             if not done:
                 async for frag in frags:
                     if frag is DONE:
@@ -171,17 +192,34 @@ class Gateway:
                     out = norm.feed(frag)
                     if out:
                         yield b"".join(encode_data(dumps(c)) for c in out)
+                    if time.monotonic() > limit:
+                        raise UpstreamError(
+                            504,
+                            f"Provider '{target.provider}': the answer took longer than its "
+                            f"{limit - ctx.started:g} s limit",
+                            provider=target.provider,
+                            retryable=True,
+                            code="upstream_timeout",
+                        )
             tail = norm.finish(done_seen=done)
             completed = True
+            self.dispatcher.stream_ended(target, complete=True)
             yield b"".join(encode_data(dumps(c)) for c in tail) + SSE_DONE
         except UpstreamError as e:
             # after the first byte there is no fallback: the client gets an error event, never a
             # stream that looks complete
             self._fail(ctx, e)
+            self.dispatcher.after_first_byte(ctx, target, e)
             yield encode_data(e.body_bytes())
+        except Exception as e:
+            err = _unreadable(ctx, target, e)
+            self._fail(ctx, err)
+            self.dispatcher.after_first_byte(ctx, target, err)
+            yield encode_data(err.body_bytes())
         except BaseException:
             if not completed:
                 ctx.client_disconnected = True
+                self.dispatcher.stream_ended(target, complete=False)
             raise
         finally:
             await frags.aclose()  # type: ignore[attr-defined]
@@ -201,14 +239,13 @@ class Gateway:
     ) -> dict[str, Any] | AsyncIterator[bytes]:
         if req.has_token_prompt():
             raise bad_request("Token-id prompts are not supported; send the prompt as text.", param="prompt")
-        chain = self.resolve(ctx, req.model)
-        provider = self.providers[chain[0].provider]
-        native = await provider.completions(req, chain[0].model, stream=bool(req.stream))
-        if native is not None:
-            ctx.provider, ctx.provider_type, ctx.upstream_model = (
-                chain[0].provider,
-                provider.type,
-                chain[0].model,
+        route = self.route(ctx, req.model)
+        stream = bool(req.stream)
+        if _has_native_completions(self.providers[route.targets[0].provider], req, route.targets[0], stream):
+            native = Route.of(
+                route.name,
+                [[t for t in tier if _has_native_completions(self.providers[t.provider], req, t, stream)]
+                 for tier in route.tiers],
             )
             return await self._native_completions(ctx, req, native)
         if req.echo or req.suffix or req.logprobs:
@@ -233,34 +270,81 @@ class Gateway:
         return _chat_to_completion_stream(await self.chat_stream(ctx, chat), ctx.request_id)
 
     async def _native_completions(
+        self, ctx: RequestContext, req: CompletionRequest, route: Route
+    ) -> dict[str, Any] | AsyncIterator[bytes]:
+        stream = bool(req.stream)
+        ctx.stream = stream
+        try:
+            ctx.prompt_tokens_estimate = sum(estimate_text(p) for p in req.prompts())
+            ctx.max_output_tokens = req.max_tokens
+            await self.accounting.admit(ctx)
+            if not stream:
+                answer, _ = await self.dispatcher.run(
+                    ctx, route, lambda p, t: p.completions(req, t.model, stream=False)
+                )
+                if not isinstance(answer, dict):
+                    raise TypeError("a non-streaming completions call answered with a stream")
+                ctx.first_token = time.monotonic()
+                ctx.usage = answer.get("usage")
+                self._done(ctx)
+                return answer
+            (chunks, first), target = await self.dispatcher.run(
+                ctx, route, lambda p, t: _open_completions(p, req, t), stream=True
+            )
+        except APIError as e:
+            self._fail(ctx, e)
+            self._done(ctx)
+            raise
+        except BaseException:
+            ctx.client_disconnected = True
+            self._done(ctx)
+            raise
+        ctx.first_token = time.monotonic()
+        return self._pump_completions(ctx, req, chunks, first, target)
+
+    async def _pump_completions(
         self,
         ctx: RequestContext,
         req: CompletionRequest,
-        native: dict[str, Any] | AsyncIterator[dict[str, Any]],
-    ) -> dict[str, Any] | AsyncIterator[bytes]:
-        if isinstance(native, dict):
-            ctx.usage = native.get("usage")
+        chunks: AsyncIterator[dict[str, Any]],
+        first: dict[str, Any],
+        target: Target,
+    ) -> AsyncIterator[bytes]:
+        pending: dict[str, Any] | None = first
+        completed = False
+        try:
+            while True:
+                c = pending if pending is not None else await anext(chunks, DONE)
+                pending = None
+                if c is DONE:
+                    break
+                if c.get("usage"):
+                    ctx.usage = c["usage"]
+                    if not req.wants_usage:
+                        c.pop("usage")
+                        if not c.get("choices"):
+                            continue
+                yield encode_data(orjson.dumps(c))
+            completed = True
+            self.dispatcher.stream_ended(target, complete=True)
+            yield SSE_DONE
+        except UpstreamError as e:
+            self._fail(ctx, e)
+            self.dispatcher.after_first_byte(ctx, target, e)
+            yield encode_data(e.body_bytes())
+        except Exception as e:
+            err = _unreadable(ctx, target, e)
+            self._fail(ctx, err)
+            self.dispatcher.after_first_byte(ctx, target, err)
+            yield encode_data(err.body_bytes())
+        except BaseException:
+            if not completed:
+                ctx.client_disconnected = True
+                self.dispatcher.stream_ended(target, complete=False)
+            raise
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
             self._done(ctx)
-            return native
-        ctx.stream = True
-
-        async def gen() -> AsyncIterator[bytes]:
-            try:
-                async for c in native:
-                    if c is DONE:
-                        break
-                    if c.get("usage"):
-                        ctx.usage = c["usage"]
-                        if not req.wants_usage:
-                            c.pop("usage")
-                            if not c.get("choices"):
-                                continue
-                    yield encode_data(orjson.dumps(c))
-                yield SSE_DONE
-            finally:
-                self._done(ctx)
-
-        return gen()
 
     # -- embeddings ---------------------------------------------------------------------------
     async def embeddings(self, ctx: RequestContext, req: EmbeddingRequest) -> dict[str, Any]:
@@ -275,10 +359,12 @@ class Gateway:
                 raise bad_request(
                     "'input' must be a non-empty string or a list of non-empty strings.", param="input"
                 )
-            chain = self.resolve(ctx, req.model)
+            route = self.route(ctx, req.model)
             ctx.prompt_tokens_estimate = sum(estimate_text(t) for t in req.texts() or [])
             await self.accounting.admit(ctx)
-            vectors, tokens = await self._call_chain(ctx, chain, lambda p, m: p.embeddings(req, m))
+            (vectors, tokens), _ = await self.dispatcher.run(
+                ctx, route, lambda p, t: p.embeddings(req, t.model)
+            )
             if req.dimensions:
                 vectors = [_shorten(v, req.dimensions) for v in vectors]
             ctx.usage = make_usage(tokens, 0)
@@ -288,6 +374,64 @@ class Gateway:
             raise
         finally:
             self._done(ctx)
+
+
+def _has_native_completions(provider: Provider, req: CompletionRequest, t: Target, stream: bool) -> bool:
+    """Whether ``provider`` answers ``/completions`` itself (else the gateway goes over chat)."""
+    if isinstance(provider, HTTPProvider):
+        return provider.adaptor.completions_request(req, t.model, stream=stream) is not None
+    return type(provider).completions is not Provider.completions
+
+
+async def _open_completions(
+    provider: Provider, req: CompletionRequest, t: Target
+) -> tuple[AsyncIterator[dict[str, Any]], dict[str, Any]]:
+    got = await provider.completions(req, t.model, stream=True)
+    if got is None or isinstance(got, dict):
+        raise TypeError("a streaming completions call did not answer with a stream")
+    try:
+        first = await anext(got, DONE)
+    except BaseException:
+        await got.aclose()  # type: ignore[attr-defined]
+        raise
+    return got, first
+
+
+def _unreadable(ctx: RequestContext, t: Target, e: Exception) -> UpstreamError:
+    """An unforeseen error while relaying a stream: logged with its trace, sent as an error event."""
+    logging.getLogger("banjia.routing").exception(
+        "unexpected failure relaying %s (request %s)", t.key, _rid(ctx)
+    )
+    return UpstreamError(
+        502,
+        f"Provider '{t.provider}': the stream could not be relayed ({type(e).__name__})",
+        provider=t.provider,
+        retryable=True,
+        code="upstream_error",
+    )
+
+
+def _log_access(ctx: RequestContext) -> None:
+    usage = ctx.usage or {}
+    event(
+        access_log,
+        logging.INFO,
+        "request",
+        request_id=_rid(ctx),
+        key_id=ctx.key.id if ctx.key is not None else None,
+        endpoint=ctx.endpoint,
+        model=ctx.model,
+        upstream=ctx.upstream,
+        attempts=ctx.attempts,
+        stream=ctx.stream,
+        status=ctx.status,
+        error_code=ctx.error_code,
+        latency_ms=round(ctx.latency_ms or 0.0, 1),
+        ttft_ms=round(ctx.ttft_ms, 1) if ctx.ttft_ms is not None else None,
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
+        client_disconnected=ctx.client_disconnected,
+    )
 
 
 async def _first_chunks(

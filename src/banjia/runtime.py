@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,11 +14,17 @@ from banjia.context import Accounting, Authenticator, NullAccounting
 from banjia.errors import ConfigError
 from banjia.gateway import Gateway
 from banjia.providers import Provider
+from banjia.routing.dispatch import Dispatcher
+from banjia.routing.health import HealthProber
+from banjia.routing.presets import preset_aliases
+from banjia.routing.retry import RetryPolicy
 from banjia.routing.router import Router
+from banjia.routing.state import RoutingState, SharedRoutingState
+from banjia.routing.telemetry import Telemetry
 from banjia.server.auth import MasterKeyAuth
 from banjia.transport import Transport
 
-__all__ = ["Runtime", "build_runtime"]
+__all__ = ["Runtime", "build_runtime", "build_state"]
 
 log = logging.getLogger("banjia")
 
@@ -32,8 +39,15 @@ class Runtime:
     auth: Authenticator
     accounting: Accounting
     store: Any = None  # banjia.store.Store when the store layer is present (admin routes use it)
+    routing: RoutingState | None = None  # circuits and disabled providers (shared via Redis if set)
+    telemetry: Telemetry | None = None  # what /metrics shows
+    health: HealthProber | None = None
 
     async def aclose(self) -> None:
+        if self.health is not None:
+            await self.health.aclose()
+        if self.routing is not None:
+            await self.routing.aclose()
         await self.accounting.aclose()
         if self.store is not None:
             await self.store.aclose()
@@ -72,9 +86,14 @@ async def build_runtime(
     auth: Authenticator | None = None,
     accounting: Accounting | None = None,
 ) -> Runtime:
+    r = config.routing
     transport = Transport()
     providers = build_providers(config, transport)
-    router = Router(config.models, provider_models(config))
+    aliases: dict[str, Iterable[str | Iterable[str]]] = {}
+    if r.presets:
+        aliases.update(preset_aliases({name: pc.type for name, pc in config.providers.items()}))
+    aliases.update(config.models)  # the configured chains win over the presets
+    router = Router(aliases, provider_models(config))
     store = None
     if auth is None or accounting is None:
         store = await _open_store(config)
@@ -86,8 +105,46 @@ async def build_runtime(
         else:
             auth = auth or store.authenticator
             accounting = accounting or store.accounting
-    gateway = Gateway(providers, router, accounting)
-    return Runtime(config, transport, providers, router, gateway, auth, accounting, store)
+    state = build_state(config)
+    telemetry = Telemetry(list(providers))
+    dispatcher = Dispatcher(
+        providers,
+        state,
+        telemetry,
+        policy=RetryPolicy(retries=r.retries, backoff=r.retry_backoff, max_retry_after=r.max_retry_after),
+        total_timeout=r.total_timeout,
+        weights={name: pc.weight for name, pc in config.providers.items()},
+    )
+    gateway = Gateway(providers, router, accounting, dispatcher=dispatcher)
+    await state.start()
+    health = HealthProber(state, providers, telemetry, interval=r.health_interval, timeout=r.probe_timeout)
+    health.start()
+    return Runtime(
+        config, transport, providers, router, gateway, auth, accounting, store,
+        routing=state, telemetry=telemetry, health=health,
+    )
+
+
+def build_state(config: Config) -> RoutingState:
+    """Routing state in the process, or shared by every replica when ``store.redis_url`` is set."""
+    r = config.routing
+    if not config.store.redis_url:
+        return RoutingState(failures=r.circuit.failures, cooldown=r.circuit.cooldown)
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(
+        config.store.redis_url,
+        decode_responses=True,
+        socket_connect_timeout=1.0,
+        socket_timeout=2.0,
+    )
+    return SharedRoutingState(
+        client,
+        prefix=r.redis_prefix,
+        failures=r.circuit.failures,
+        cooldown=r.circuit.cooldown,
+        sync_interval=r.sync_interval,
+    )
 
 
 async def _open_store(config: Config) -> Any:

@@ -38,6 +38,10 @@ class FakeState:
     calls: dict[str, int] = field(default_factory=dict)
     usage_sent: list[dict[str, int]] = field(default_factory=list)
     disconnects: int = 0
+    # tags of the "switch:<tag>" and "arrears:<tag>" modes that fail right now (tests flip them)
+    failing: set[str] = field(default_factory=set)
+    # counts per whole model string, for "throttle:<secs>,<n>,<tag>"
+    model_calls: dict[str, int] = field(default_factory=dict)
 
 
 def _words(text: str) -> list[str]:
@@ -119,6 +123,9 @@ class FakeOpenAI:
         failure = await self._failure(mode, arg, body)
         if failure is not None:
             return failure
+        odd = await self._routing_mode(request, body, mode, arg)
+        if odd is not None:
+            return odd
         if body.get("stream"):
             return await self._chat_stream(request, body, mode, arg)
         words = _answer_words(body)
@@ -201,6 +208,54 @@ class FakeOpenAI:
             return web.json_response({"error": {"code": "1113", "message": "您的账户已欠费"}}, status=429)
         if mode == "slow":
             await asyncio.sleep(float(arg or 2))
+        return None
+
+    async def _routing_mode(
+        self, request: web.Request, body: dict[str, Any], mode: str, arg: str
+    ) -> web.StreamResponse | None:
+        """Faults for the routing tests (fallback, retries, circuits, health):
+
+        - ``switch:<tag>``: 503 while ``state.failing`` holds the tag, else the echo answer
+        - ``arrears:<tag>``: 402 insufficient balance while ``state.failing`` holds the tag
+        - ``throttle:<secs>,<n>,<tag>``: 429 with ``retry-after: secs`` for the first n calls
+        - ``reset``: the connection is dropped before any answer
+        - ``badjson``: HTTP 200, ``application/json``, a body that is not JSON
+        - ``error200``: HTTP 200 whose JSON body is an OpenAI error envelope
+        - ``badsse:<n>``: a stream of n good events, then an event whose data is not JSON
+        """
+        model = str(body.get("model", ""))
+        n = self.state.model_calls[model] = self.state.model_calls.get(model, 0) + 1
+        if mode == "switch" and arg in self.state.failing:
+            return _err(503, "The server is overloaded.", "server_error", "overloaded")
+        if mode == "arrears" and arg in self.state.failing:
+            return _err(402, "Insufficient Balance", "insufficient_quota", "insufficient_quota")
+        if mode == "throttle":
+            secs, count, _tag = arg.split(",")
+            if n <= int(count):
+                return _err(
+                    429, "Rate limit reached.", "rate_limit_error", "rate_limit_exceeded",
+                    headers={"retry-after": secs},
+                )
+        if mode == "reset":
+            if request.transport is not None:
+                request.transport.abort()
+            raise ConnectionResetError("reset by the fake")
+        if mode == "badjson":
+            return web.Response(body=b'{"id": "chatcmpl-x", "choices": [', content_type="application/json")
+        if mode == "error200":
+            err = {"message": "The engine is overloaded.", "type": "server_error", "code": "overloaded"}
+            return web.json_response({"error": err})
+        if mode == "badsse" and body.get("stream"):
+            resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await resp.prepare(request)
+            for i in range(int(arg or 0)):
+                delta = {"role": "assistant", "content": ""} if i == 0 else {"content": f" w{i}"}
+                c = {"id": "chatcmpl-bad", "object": "chat.completion.chunk", "created": 1, "model": model,
+                     "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                await resp.write(b"data: " + json.dumps(c).encode() + b"\n\n")
+            await resp.write(b'data: {"choices": [{"delta": {"content": "x\n\n')
+            await resp.write(b"data: [DONE]\n\n")
+            return resp
         return None
 
     async def _chat_stream(

@@ -6,7 +6,9 @@ offline with no keys; a vendor whose key variable is set is tried first for the 
 
 from __future__ import annotations
 
-__all__ = ["OPENAI_CHAT", "OPENAI_EMBEDDINGS", "PRESETS", "default_aliases"]
+from collections.abc import Mapping
+
+__all__ = ["OPENAI_CHAT", "OPENAI_EMBEDDINGS", "PRESETS", "default_aliases", "preset_aliases"]
 
 OPENAI_CHAT = (
     "gpt-4o",
@@ -100,12 +102,23 @@ PRESETS: dict[str, dict[str, str]] = {
 
 
 def default_aliases(providers: list[str]) -> dict[str, list[str]]:
-    """Each OpenAI name → the configured vendors' presets in a stable order, then the local model."""
+    """Each OpenAI name → the configured vendors' presets in a stable order, then the local model
+    (the embedded defaults, where each provider is named after its type)."""
+    return preset_aliases({p: p for p in providers})
+
+
+def preset_aliases(providers: Mapping[str, str]) -> dict[str, list[str]]:
+    """Each OpenAI name → ``name/<preset model>`` for every configured provider (name → type) whose
+    type has a preset for it, in configuration order, then a local provider's default model."""
     aliases: dict[str, list[str]] = {}
-    for name in OPENAI_CHAT + OPENAI_EMBEDDINGS:
-        chain = [f"{p}/{PRESETS[p][name]}" for p in providers if name in PRESETS.get(p, {})]
-        if "local" in providers:
-            chain.append("local/default")
+    local = [name for name, type_ in providers.items() if type_ == "local"]
+    for openai_name in OPENAI_CHAT + OPENAI_EMBEDDINGS:
+        chain = [
+            f"{name}/{PRESETS[type_][openai_name]}"
+            for name, type_ in providers.items()
+            if openai_name in PRESETS.get(type_, {})
+        ]
+        chain.extend(f"{name}/default" for name in local)
         if chain:
-            aliases[name] = chain
+            aliases[openai_name] = chain
     return aliases

@@ -1,0 +1,19 @@
+import os
+
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_openai import ChatOpenAI, OpenAIEmbeddings
+
+prompt = ChatPromptTemplate.from_messages([("system", "You are terse."), ("user", "{question}")])
+
+llm = ChatOpenAI(model="gpt-4o-mini", temperature=0, streaming=True)
+embeddings = OpenAIEmbeddings(model="text-embedding-3-large")
+
+azure_llm = ChatOpenAI(
+    model="gpt-4o",
+)
+
+chain = prompt | llm
+
+
+def ask(question: str) -> str:
+    return str(chain.invoke({"question": question}).content)

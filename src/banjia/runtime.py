@@ -71,7 +71,9 @@ def provider_models(config: Config) -> dict[str, list[str]]:
         models = list(pc.models or [])
         if pc.type == "local":
             models = ["default", *models]
-        for m in catalog_models(pc.type):
+        # an `openai`-type provider is any OpenAI-compatible server (vLLM, Ollama…): OpenAI's own
+        # catalog says nothing about what it serves
+        for m in catalog_models(pc.type) if pc.type != "openai" else ():
             if m not in models:
                 models.append(m)
         if pc.type == "ark":

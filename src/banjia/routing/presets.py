@@ -31,8 +31,8 @@ PRESETS: dict[str, dict[str, str]] = {
         "gpt-4-turbo": "qwen-max",
         "gpt-4": "qwen-max",
         "gpt-3.5-turbo": "qwen-turbo",
-        "o1": "qwq-plus",
-        "o3-mini": "qwq-plus",
+        "o1": "deepseek-r1",
+        "o3-mini": "deepseek-r1",
         "gpt-4.1": "qwen-plus",
         "gpt-4.1-mini": "qwen-turbo",
         "text-embedding-3-small": "text-embedding-v3",
@@ -77,10 +77,10 @@ PRESETS: dict[str, dict[str, str]] = {
         "text-embedding-ada-002": "BAAI/bge-m3",
     },
     "qianfan": {
-        "gpt-4o": "ernie-4.0-turbo-8k",
+        "gpt-4o": "ernie-4.0-turbo-128k",
         "gpt-4o-mini": "ernie-speed-128k",
         "gpt-3.5-turbo": "ernie-lite-8k",
-        "gpt-4-turbo": "ernie-4.0-8k",
+        "gpt-4-turbo": "ernie-4.0-turbo-128k",
     },
     "hunyuan": {
         "gpt-4o": "hunyuan-turbo",
@@ -96,7 +96,7 @@ PRESETS: dict[str, dict[str, str]] = {
         "gpt-3.5-turbo": "Baichuan4-Air",
     },
     "stepfun": {"gpt-4o": "step-1-32k", "gpt-4o-mini": "step-1-flash", "gpt-3.5-turbo": "step-1-flash"},
-    "minimax": {"gpt-4o": "MiniMax-Text-01", "gpt-4o-mini": "abab6.5s-chat"},
+    "minimax": {"gpt-4o": "MiniMax-Text-01", "gpt-4o-mini": "MiniMax-Text-01"},
     "spark": {"gpt-4o": "4.0Ultra", "gpt-4o-mini": "lite", "gpt-3.5-turbo": "lite"},
 }
 

@@ -101,7 +101,8 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     rt = _rt(request)
-    ready = [name for name, p in rt.providers.items() if await p.ready()]
+    disabled = rt.routing.disabled if rt.routing is not None else {}
+    ready = [name for name, p in rt.providers.items() if name not in disabled and await p.ready()]
     store_ok = await _store_ready(rt)
     ok = bool(ready) and store_ok
     return json_response(

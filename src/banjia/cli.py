@@ -29,6 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
     key = asyncio.run(_master_key(config))
     _banner(config, host, port, key, workers)
     common = {
+        "log_config": _log_config(args.log_level),
         "host": host,
         "port": port,
         "log_level": args.log_level,
@@ -45,6 +46,24 @@ def _serve(args: argparse.Namespace) -> int:
 
         uvicorn.run(create_app(config), **common)
     return 0
+
+
+def _log_config(level: str) -> dict[str, object]:
+    """uvicorn's logging, plus banjia's own loggers (JSON lines on stderr) at the chosen level;
+    passed to uvicorn so every worker process gets it."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    cfg = copy.deepcopy(LOGGING_CONFIG)
+    cfg["formatters"]["banjia"] = {"format": "%(message)s"}
+    cfg["handlers"]["banjia"] = {
+        "formatter": "banjia",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    cfg["loggers"]["banjia"] = {"handlers": ["banjia"], "level": level.upper(), "propagate": False}
+    return dict(cfg)
 
 
 async def _master_key(config: object) -> str | None:

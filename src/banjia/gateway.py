@@ -99,6 +99,11 @@ class Gateway:
                 code="model_not_allowed",
                 param="model",
             )
+        # the first entry is the likely server: quota is reserved at its price, not OpenAI's
+        # (the dispatcher overwrites these with whoever actually answers)
+        first = route.targets[0]
+        ctx.provider, ctx.upstream_model = first.provider, first.model
+        ctx.provider_type = self.providers[first.provider].type
         return route
 
     def resolve(self, ctx: RequestContext, model: str) -> list[Target]:
@@ -244,8 +249,10 @@ class Gateway:
         if _has_native_completions(self.providers[route.targets[0].provider], req, route.targets[0], stream):
             native = Route.of(
                 route.name,
-                [[t for t in tier if _has_native_completions(self.providers[t.provider], req, t, stream)]
-                 for tier in route.tiers],
+                [
+                    [t for t in tier if _has_native_completions(self.providers[t.provider], req, t, stream)]
+                    for tier in route.tiers
+                ],
             )
             return await self._native_completions(ctx, req, native)
         if req.echo or req.suffix or req.logprobs:

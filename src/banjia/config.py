@@ -101,6 +101,14 @@ class RoutingConfig(_Strict):
     presets: bool = False
 
 
+class CaptureConfig(_Strict):
+    """Prompt capture for ``banjia compare --from-capture``: off by default (users' data)."""
+
+    enabled: bool = False
+    dir: str = "./banjia-capture"
+    retention_days: float = Field(default=7.0, gt=0)
+
+
 class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
@@ -109,6 +117,7 @@ class Config(_Strict):
     # by the providers' ``weight``
     models: dict[str, list[str | list[str]]] = Field(default_factory=dict)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    capture: CaptureConfig = Field(default_factory=CaptureConfig)
     # set by load_config: the file it came from, or None for the embedded defaults
     source: str | None = None
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from banjia.capture import PromptCapture
 from banjia.context import Accounting, RequestContext
 from banjia.errors import APIError, UpstreamError, bad_request
 from banjia.protocol.chat import ChatRequest, UserMessage
@@ -70,8 +71,10 @@ class Gateway:
         accounting: Accounting,
         *,
         dispatcher: Dispatcher | None = None,
+        capture: PromptCapture | None = None,
     ) -> None:
         self.providers = providers
+        self.capture = capture
         self.router = router
         self.accounting = accounting
         if dispatcher is None:
@@ -132,8 +135,9 @@ class Gateway:
             if result.get("usage"):
                 ctx.usage = result["usage"]
             else:
-                text = "".join(str((c.get("message") or {}).get("content") or "") for c in result["choices"])
-                ctx.usage = result["usage"] = self._estimate(ctx, req, text)
+                ctx.usage = result["usage"] = self._estimate(ctx, req, _answer_text(result))
+            if self.capture is not None:
+                self.capture.add(ctx, req, _answer_text(result))
             return result
         except APIError as e:
             self._fail(ctx, e)
@@ -209,6 +213,8 @@ class Gateway:
             tail = norm.finish(done_seen=done)
             completed = True
             self.dispatcher.stream_ended(target, complete=True)
+            if self.capture is not None:
+                self.capture.add(ctx, req, norm.text)
             yield b"".join(encode_data(dumps(c)) for c in tail) + SSE_DONE
         except UpstreamError as e:
             # after the first byte there is no fallback: the client gets an error event, never a
@@ -452,6 +458,10 @@ async def _first_chunks(
         if out:
             return out, False
     return norm.finish(done_seen=False), True
+
+
+def _answer_text(result: dict[str, Any]) -> str:
+    return "".join(str((c.get("message") or {}).get("content") or "") for c in result["choices"])
 
 
 def _shorten(v: list[float], dims: int) -> list[float]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from banjia.adaptors import registry
+from banjia.capture import PromptCapture
 from banjia.catalog import catalog_models
 from banjia.config import Config
 from banjia.context import Accounting, Authenticator, NullAccounting
@@ -44,6 +45,8 @@ class Runtime:
     health: HealthProber | None = None
 
     async def aclose(self) -> None:
+        if self.gateway.capture is not None:
+            await self.gateway.capture.aclose()
         if self.health is not None:
             await self.health.aclose()
         if self.routing is not None:
@@ -117,13 +120,25 @@ async def build_runtime(
         total_timeout=r.total_timeout,
         weights={name: pc.weight for name, pc in config.providers.items()},
     )
-    gateway = Gateway(providers, router, accounting, dispatcher=dispatcher)
+    capture = None
+    if config.capture.enabled:
+        capture = PromptCapture(config.capture.dir, config.capture.retention_days)
+    gateway = Gateway(providers, router, accounting, dispatcher=dispatcher, capture=capture)
     await state.start()
     health = HealthProber(state, providers, telemetry, interval=r.health_interval, timeout=r.probe_timeout)
     health.start()
     return Runtime(
-        config, transport, providers, router, gateway, auth, accounting, store,
-        routing=state, telemetry=telemetry, health=health,
+        config,
+        transport,
+        providers,
+        router,
+        gateway,
+        auth,
+        accounting,
+        store,
+        routing=state,
+        telemetry=telemetry,
+        health=health,
     )
 
 

@@ -9,6 +9,7 @@ implements them over SQLite/PostgreSQL and Redis.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -50,6 +51,9 @@ class RequestContext:
     attempts: list[str] = field(default_factory=list)  # provider/model tried, in order
     # what the accounting layer reserved at admission, to settle or release
     reservation: Any = None
+    # set while a stream has been opened upstream but not yet started towards the client: the
+    # route calls it if the response ends without ever iterating the stream (client gone)
+    abandon: Callable[[], Awaitable[None]] | None = None
     prompt_tokens_estimate: int = 0  # set before admit: a local count of the prompt
     max_output_tokens: int | None = None  # the client's limit, if any (for quota reservation)
 

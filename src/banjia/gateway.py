@@ -165,7 +165,17 @@ class Gateway:
             self._done(ctx)
             raise
         ctx.first_token = time.monotonic()
+        ctx.abandon = lambda: self._abandon(ctx, req, opened, target)
         return self._pump(ctx, req, opened, target)
+
+    async def _abandon(self, ctx: RequestContext, req: ChatRequest, opened: _Opened, target: Target) -> None:
+        """The client left before the stream started: close the upstream and record it all the same."""
+        ctx.abandon = None
+        ctx.client_disconnected = True
+        self.dispatcher.stream_ended(target, complete=False)
+        await opened.frags.aclose()  # type: ignore[attr-defined]
+        ctx.usage = opened.norm.usage or self._estimate(ctx, req, opened.norm.text)
+        self._done(ctx)
 
     async def _open_stream(
         self, ctx: RequestContext, req: ChatRequest, provider: Provider, t: Target
@@ -189,6 +199,7 @@ class Gateway:
         self, ctx: RequestContext, req: ChatRequest, opened: _Opened, target: Target
     ) -> AsyncIterator[bytes]:
         dumps = orjson.dumps
+        ctx.abandon = None  # this generator now owns the clean-up
         frags, norm, done, limit = opened.frags, opened.norm, opened.done, opened.limit
         completed = False
         try:

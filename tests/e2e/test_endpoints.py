@@ -9,6 +9,7 @@ import time
 
 import httpx
 import openai
+import orjson
 import pytest
 
 from tests.fakes.openai_fake import FakeOpenAI
@@ -173,3 +174,67 @@ def test_bad_input_tells_the_sdk_not_to_retry(gateway: Gateway) -> None:
     with pytest.raises(openai.BadRequestError) as e:
         c.chat.completions.create(model="gpt-4o", messages=[])
     assert e.value.response.headers["x-should-retry"] == "false"
+
+
+def test_a_stream_dropped_before_its_first_byte_is_still_recorded_and_cancelled(
+    gateway: Gateway, fake: FakeOpenAI
+) -> None:
+    """Starlette cancels a response whose client left without iterating its body; the gateway's
+    clean-up must run anyway: the upstream is closed and the ledger gets its row."""
+    import asyncio
+
+    model = "fake/slowchunks:0.3"
+    body = orjson.dumps(
+        {"model": model, "stream": True, "messages": [{"role": "user", "content": "a b c d"}]}
+    )
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/chat/completions",
+        "raw_path": b"/v1/chat/completions",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+        "headers": [
+            (b"authorization", f"Bearer {MASTER_KEY}".encode()),
+            (b"content-type", b"application/json"),
+        ],
+    }
+    before = fake.state.disconnects
+
+    async def run() -> dict[str, object]:
+        sent_body = False
+        received = 0
+
+        async def receive() -> dict[str, object]:
+            nonlocal received
+            received += 1
+            if received == 1:
+                return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, object]) -> None:
+            nonlocal sent_body
+            if message["type"] == "http.response.start":
+                await asyncio.sleep(1)  # the disconnect wins the race: the body is never iterated
+            elif message["type"] == "http.response.body":
+                sent_body = True
+
+        await gateway.app(scope, receive, send)
+        store = gateway.runtime.store
+        await store.flush()
+        report = await store.usage(by="model")
+        return {"sent_body": sent_body, "rows": report["rows"]}
+
+    out = gateway.call(run())
+    assert out["sent_body"] is False
+    rows = [r for r in out["rows"] if r["group"] == model]  # type: ignore[attr-defined]
+    assert len(rows) == 1 and rows[0]["requests"] == 1
+    deadline = time.monotonic() + 5
+    while fake.state.disconnects == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fake.state.disconnects == before + 1

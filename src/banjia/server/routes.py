@@ -6,9 +6,11 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from banjia.context import RequestContext
 from banjia.errors import APIError, not_found
@@ -44,10 +46,28 @@ def _upstream_headers(ctx: RequestContext) -> dict[str, str]:
     return {"x-banjia-upstream": up} if up else {}
 
 
+class _SSEResponse(StreamingResponse):
+    """A stream that is recorded even when the client leaves before its first byte: Starlette then
+    cancels the response without ever iterating the body, so its clean-up would never run."""
+
+    def __init__(self, body: AsyncIterator[bytes], ctx: RequestContext) -> None:
+        super().__init__(
+            body, media_type="text/event-stream", headers={**_SSE_HEADERS, **_upstream_headers(ctx)}
+        )
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            abandon = self.ctx.abandon
+            if abandon is not None:
+                with anyio.CancelScope(shield=True):
+                    await abandon()
+
+
 def _stream(ctx: RequestContext, body: AsyncIterator[bytes]) -> StreamingResponse:
-    return StreamingResponse(
-        body, media_type="text/event-stream", headers={**_SSE_HEADERS, **_upstream_headers(ctx)}
-    )
+    return _SSEResponse(body, ctx)
 
 
 async def chat_completions(request: Request) -> Response:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from banjia.adaptors._shared import thinking_switch
 from banjia.context import KeyInfo
 from banjia.protocol.responses import ResponsesRequest, items_adapter
 from banjia.responses import (
@@ -19,7 +20,6 @@ from banjia.responses import (
     retention_seconds,
     to_chat,
 )
-from banjia.responses._translate import thinking_fields
 
 
 def record(id: str, *, owner: str | None = "key_a", ttl: float = 60) -> StoredResponse:
@@ -58,27 +58,27 @@ def test_consecutive_function_calls_join_one_assistant_turn() -> None:
 def test_instructions_apply_to_their_turn_only() -> None:
     req = ResponsesRequest.model_validate({"model": "m", "input": "now", "instructions": "Be brief."})
     history = items_adapter.validate_python([{"role": "user", "content": "before"}])
-    chat = to_chat(req, history, [])
+    chat = to_chat(req, history)
     assert [m.role for m in chat.messages] == ["system", "user", "user"]
 
 
 @pytest.mark.parametrize(
-    ("types", "effort", "stream", "fields"),
+    ("vendor", "effort", "stream", "fields"),
     [
-        (["dashscope"], "high", True, {"enable_thinking": True}),
-        (["dashscope"], "high", False, {"enable_thinking": False}),
-        (["dashscope"], "minimal", True, {"enable_thinking": False}),
-        (["deepseek"], "none", False, {"thinking": {"type": "disabled"}}),
-        (["zhipu"], "medium", False, {"thinking": {"type": "enabled"}}),
-        (["openai"], "low", False, {"reasoning_effort": "low"}),
-        (["moonshot", "local"], "high", False, {}),
-        (["dashscope"], None, True, {}),
+        ("dashscope", "high", True, {"enable_thinking": True}),
+        ("dashscope-native", "high", False, {"enable_thinking": False}),
+        ("dashscope", "minimal", True, {"enable_thinking": False}),
+        ("deepseek", "none", False, {"thinking": {"type": "disabled"}}),
+        ("zhipu", "medium", False, {"thinking": {"type": "enabled"}}),
+        ("openai", "low", False, {"reasoning_effort": "low"}),
+        ("moonshot", "high", False, {}),
+        ("dashscope", None, True, {}),
     ],
 )
 def test_reasoning_effort_maps_to_each_vendors_switch(
-    types: list[str], effort: str | None, stream: bool, fields: dict[str, Any]
+    vendor: str, effort: str | None, stream: bool, fields: dict[str, Any]
 ) -> None:
-    assert thinking_fields(effort, types, stream) == fields
+    assert thinking_switch(vendor, effort, stream) == fields
 
 
 def test_a_record_is_visible_to_its_key_and_the_master_key_only() -> None:

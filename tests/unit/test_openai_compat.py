@@ -200,3 +200,14 @@ def test_credential_errors_name_the_provider_and_disable_it() -> None:
 def test_request_errors_are_not_retried_elsewhere() -> None:
     assert not adaptor("deepseek").error(400, b'{"error": {"message": "bad"}}').retryable
     assert adaptor("deepseek").error(503, b"{}").retryable
+
+
+def test_reasoning_effort_becomes_each_vendors_own_switch() -> None:
+    assert build("deepseek", {"reasoning_effort": "none"})["thinking"] == {"type": "disabled"}
+    assert build("zhipu", {"reasoning_effort": "high"})["thinking"] == {"type": "enabled"}
+    assert build("dashscope", {"reasoning_effort": "high"}, stream=True)["enable_thinking"] is True
+    assert "reasoning_effort" not in build("moonshot", {"reasoning_effort": "high"})
+    assert build("openai", {"reasoning_effort": "low"})["reasoning_effort"] == "low"
+    assert build("zhipu", {"reasoning_effort": "high", "thinking": {"type": "disabled"}})["thinking"] == {
+        "type": "disabled"
+    }

@@ -3,10 +3,52 @@ protocol cannot express with a 400 that names it (never a silent drop)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from banjia.protocol.chat import ChatRequest
 from banjia.providers import unsupported
 
-__all__ = ["StopScanner", "reject_unsupported"]
+__all__ = ["THINKING_SWITCHES", "StopScanner", "reject_unsupported", "thinking_switch"]
+
+
+# -- reasoning_effort → a vendor's thinking switch ----------------------------------------------
+# OpenAI's ``reasoning_effort`` (chat) / ``reasoning.effort`` (Responses) becomes the vendor's own
+# switch in its adaptor, so a fallback chain over several vendors never sends one vendor's fields
+# to another. The model is never swapped; vendors not listed get no switch (their models think or
+# not as their id says) and the field is not sent to them.
+def _deepseek(effort: str, stream: bool) -> dict[str, Any]:
+    # thinking: {type} toggles the mode; DeepSeek maps minimal…xhigh onto its own effort levels
+    if effort == "none":
+        return {"thinking": {"type": "disabled"}}
+    return {"thinking": {"type": "enabled"}, "reasoning_effort": effort}
+
+
+def _dashscope(effort: str, stream: bool) -> dict[str, Any]:
+    # Qwen3 (and GLM on DashScope): enable_thinking; DashScope refuses thinking on a call that
+    # does not stream, so thinking stays off there whatever the effort
+    return {"enable_thinking": stream and effort not in ("none", "minimal")}
+
+
+def _zhipu(effort: str, stream: bool) -> dict[str, Any]:
+    return {"thinking": {"type": "disabled" if effort in ("none", "minimal") else "enabled"}}
+
+
+THINKING_SWITCHES: Mapping[str, Callable[[str, bool], dict[str, Any]]] = {
+    "openai": lambda effort, stream: {"reasoning_effort": effort},
+    "deepseek": _deepseek,
+    "dashscope": _dashscope,
+    "dashscope-native": _dashscope,
+    "zhipu": _zhipu,
+}
+
+
+def thinking_switch(vendor_type: str, effort: Any, stream: bool) -> dict[str, Any]:
+    """The body fields that stand for ``reasoning_effort`` at this vendor ({} if it has none)."""
+    switch = THINKING_SWITCHES.get(vendor_type)
+    if switch is None or not isinstance(effort, str):
+        return {}
+    return switch(effort, stream)
 
 
 class StopScanner:

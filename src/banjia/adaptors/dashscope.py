@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from banjia.adaptors import ProviderSpec, http_provider
+from banjia.adaptors._shared import thinking_switch
 from banjia.adaptors.base import (
     Adaptor,
     ErrorRule,
@@ -137,6 +138,8 @@ class DashScopeAdaptor(Adaptor):
             choice_ = _tool_choice(req, tools)
             if choice_ is not None:
                 params["tool_choice"] = choice_
+        for k, val in thinking_switch("dashscope-native", extras.get("reasoning_effort"), stream).items():
+            params.setdefault(k, val)
         if not stream and model.startswith("qwen3") and "enable_thinking" not in params:
             # Qwen3 refuses non-streaming calls while thinking is on (providers.md §2)
             params["enable_thinking"] = False

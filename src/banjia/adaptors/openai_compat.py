@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from banjia.adaptors._shared import thinking_switch
 from banjia.adaptors.base import (
     Adaptor,
     Fetch,
@@ -101,6 +102,10 @@ class OpenAICompatAdaptor(Adaptor):
             body["temperature"] = v.temperature.apply(body["temperature"])
         if v.top_p and isinstance(body.get("top_p"), int | float):
             body["top_p"] = v.top_p.apply(body["top_p"])
+        if "reasoning_effort" in body and v.type != "openai":
+            effort = body.pop("reasoning_effort")
+            for k, val in thinking_switch(v.type, effort, stream).items():
+                body.setdefault(k, val)  # a vendor field the client set itself wins
         if (
             v.type == "dashscope"
             and not stream

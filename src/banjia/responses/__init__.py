@@ -13,12 +13,11 @@ from banjia.responses._store import (
     open_response_store,
     retention_seconds,
 )
-from banjia.responses._translate import THINKING_SWITCHES, chat_messages, output_items, to_chat
+from banjia.responses._translate import chat_messages, output_items, to_chat
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
     "RETENTION_ENV",
-    "THINKING_SWITCHES",
     "MemoryResponseStore",
     "ResponseEvents",
     "ResponseStore",

@@ -52,7 +52,7 @@ class ResponsesService:
     ) -> dict[str, Any] | AsyncIterator[bytes]:
         """The response object, or (``stream``) the event stream once the upstream has answered."""
         history = await self._history(ctx.key, req.previous_response_id)
-        chat = to_chat(req, history, self._provider_types(req.model))
+        chat = to_chat(req, history)
         context = [_dump(i) for i in (*history, *req.input_items())]
         rid = "resp_" + ctx.request_id
         created = int(time.time())
@@ -150,15 +150,6 @@ class ResponsesService:
                 param="previous_response_id",
             )
         return items_adapter.validate_python(rec.conversation())
-
-    def _provider_types(self, model: str) -> list[str]:
-        """The vendor types of the model's fallback chain (the gateway reports unknown models)."""
-        try:
-            chain = self.gateway.router.resolve(model)
-        except APIError:
-            return []
-        providers = self.gateway.providers
-        return [providers[t.provider].type for t in chain if t.provider in providers]
 
     # -- read and delete --------------------------------------------------------------------------
     async def get(self, key: KeyInfo | None, id: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ Responses API over all of them.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Mapping
 from typing import Any, assert_never
 
 from pydantic import ValidationError
@@ -39,58 +39,11 @@ from banjia.protocol.responses import (
     reasoning_item,
 )
 
-__all__ = ["FINISH_STATUS", "THINKING_SWITCHES", "chat_messages", "item_id", "output_items", "to_chat"]
+__all__ = ["FINISH_STATUS", "chat_messages", "item_id", "output_items", "to_chat"]
 
 
 def item_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(16)}"
-
-
-# -- reasoning.effort → a vendor's thinking switch ------------------------------------------
-# The model is never swapped (a client asking DeepSeek's chat model gets that model); only the
-# vendor's own switch is set. Vendors not listed get no switch: their models think or not as
-# their id says (e.g. Kimi's thinking models), and any reasoning text is surfaced all the same.
-def _openai(effort: str, stream: bool) -> dict[str, Any]:
-    return {"reasoning_effort": effort}
-
-
-def _deepseek(effort: str, stream: bool) -> dict[str, Any]:
-    # thinking: {type} toggles the mode; DeepSeek maps minimal…xhigh onto its own effort levels
-    if effort == "none":
-        return {"thinking": {"type": "disabled"}}
-    return {"thinking": {"type": "enabled"}, "reasoning_effort": effort}
-
-
-def _dashscope(effort: str, stream: bool) -> dict[str, Any]:
-    # Qwen3 (and GLM on DashScope): enable_thinking; DashScope refuses thinking on a call that
-    # does not stream, so thinking stays off there whatever the effort
-    return {"enable_thinking": stream and effort not in ("none", "minimal")}
-
-
-def _zhipu(effort: str, stream: bool) -> dict[str, Any]:
-    return {"thinking": {"type": "disabled" if effort in ("none", "minimal") else "enabled"}}
-
-
-THINKING_SWITCHES: Mapping[str, Callable[[str, bool], dict[str, Any]]] = {
-    "openai": _openai,
-    "deepseek": _deepseek,
-    "dashscope": _dashscope,
-    "dashscope-native": _dashscope,
-    "zhipu": _zhipu,
-}
-
-
-def thinking_fields(effort: str | None, provider_types: Collection[str], stream: bool) -> dict[str, Any]:
-    """The extra body fields for every vendor type of the fallback chain (unknown fields are
-    ignored by these vendors, so one request can carry the switches of several)."""
-    out: dict[str, Any] = {}
-    if effort is None:
-        return out
-    for t in provider_types:
-        switch = THINKING_SWITCHES.get(t)
-        if switch is not None:
-            out.update(switch(effort, stream))
-    return out
 
 
 # -- items → chat messages ------------------------------------------------------------------
@@ -251,14 +204,9 @@ def _response_format(req: ResponsesRequest) -> dict[str, Any] | None:
             assert_never(fmt)
 
 
-def to_chat(
-    req: ResponsesRequest,
-    history: list[InputItem],
-    provider_types: Collection[str],
-) -> ChatRequest:
+def to_chat(req: ResponsesRequest, history: list[InputItem]) -> ChatRequest:
     """The chat request that answers ``req`` after ``history`` (the earlier turns, if any).
 
-    ``provider_types`` are the vendor types of the model's fallback chain, for the thinking switch.
     ``instructions`` apply to this turn only, as on OpenAI: they are never stored in the history.
     """
     messages = chat_messages(req.instructions, [*history, *req.input_items()], len(history))
@@ -280,8 +228,9 @@ def to_chat(
     if req.is_stream:
         fields["stream"] = True
         fields["stream_options"] = {"include_usage": True}
-    effort = req.reasoning.effort if req.reasoning else None
-    fields.update(thinking_fields(effort, provider_types, req.is_stream))
+    # each adaptor turns reasoning_effort into its vendor's own switch (adaptors/_shared.py), so a
+    # fallback chain over several vendors never sends one vendor's fields to another
+    fields["reasoning_effort"] = req.reasoning.effort if req.reasoning else None
     try:
         return ChatRequest.model_validate({k: v for k, v in fields.items() if v is not None})
     except ValidationError as e:

@@ -109,6 +109,12 @@ class CaptureConfig(_Strict):
     retention_days: float = Field(default=7.0, gt=0)
 
 
+class ResponsesConfig(_Strict):
+    """Stored Responses API responses (``store: true``, ``previous_response_id``)."""
+
+    retention_days: float | None = Field(default=None, gt=0)  # None: BANJIA_RESPONSES_RETENTION_DAYS, else 30
+
+
 class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
@@ -118,6 +124,7 @@ class Config(_Strict):
     models: dict[str, list[str | list[str]]] = Field(default_factory=dict)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     capture: CaptureConfig = Field(default_factory=CaptureConfig)
+    responses: ResponsesConfig = Field(default_factory=ResponsesConfig)
     # set by load_config: the file it came from, or None for the embedded defaults
     source: str | None = None
 

@@ -107,6 +107,11 @@ async def test_the_memory_store_is_bounded_and_forgets_expired_responses() -> No
 
 
 async def test_the_sql_store_keeps_deletes_and_expires(tmp_path: Path) -> None:
+    from banjia.config import parse_config
+    from banjia.store import upgrade
+
+    # the table comes from the store's migrations, as in a running gateway
+    await upgrade(parse_config({"store": {"url": f"sqlite:///{tmp_path / 'r.db'}"}}))
     engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
     try:
         store = SQLResponseStore(engine, retention=60)

@@ -9,7 +9,6 @@ its retention has passed (default 30 days).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
@@ -18,12 +17,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from banjia.context import KeyInfo
 from banjia.errors import APIError
+from banjia.store.schema import responses as responses_table
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
@@ -125,21 +125,6 @@ class MemoryResponseStore:
         return len(dead)
 
 
-metadata = MetaData()
-
-# created with metadata.create_all on first use; belongs in an Alembic revision of banjia.store
-responses_table = Table(
-    "responses",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("owner", String(64), nullable=True),
-    Column("created_at", Float, nullable=False),
-    Column("expires_at", Float, nullable=False, index=True),
-    Column("response", Text, nullable=False),  # JSON
-    Column("context", Text, nullable=False),  # JSON list of items
-)
-
-
 def _unavailable(e: Exception) -> APIError:
     log.warning("response store error: %s", e)
     return APIError(
@@ -156,30 +141,10 @@ class SQLResponseStore:
     def __init__(self, engine: AsyncEngine, retention: float) -> None:
         self.engine = engine
         self.retention = retention
-        self._created = False
-        self._create_lock = asyncio.Lock()
         self._last_purge = 0.0
-
-    async def _ready(self) -> None:
-        if not self._created:
-            async with self._create_lock:
-                await self._create_table()
-
-    async def _create_table(self) -> None:
-        if self._created:  # created while this caller waited for the lock
-            return
-        try:
-            async with self.engine.begin() as conn:
-                await conn.run_sync(metadata.create_all)
-        except SQLAlchemyError:
-            # another worker may have created it in between: use it if it is there now
-            async with self.engine.begin() as conn:
-                await conn.run_sync(metadata.create_all)
-        self._created = True
 
     async def put(self, record: StoredResponse) -> None:
         try:
-            await self._ready()
             async with self.engine.begin() as conn:
                 await conn.execute(
                     insert(responses_table).values(
@@ -198,7 +163,6 @@ class SQLResponseStore:
 
     async def get(self, id: str) -> StoredResponse | None:
         try:
-            await self._ready()
             async with self.engine.connect() as conn:
                 row = (
                     await conn.execute(
@@ -222,7 +186,6 @@ class SQLResponseStore:
 
     async def delete(self, id: str) -> bool:
         try:
-            await self._ready()
             async with self.engine.begin() as conn:
                 result = await conn.execute(delete(responses_table).where(responses_table.c.id == id))
         except SQLAlchemyError as e:
@@ -232,7 +195,6 @@ class SQLResponseStore:
     async def purge(self) -> int:
         self._last_purge = time.time()
         try:
-            await self._ready()
             async with self.engine.begin() as conn:
                 result = await conn.execute(
                     delete(responses_table).where(responses_table.c.expires_at <= time.time())

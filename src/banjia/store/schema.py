@@ -154,3 +154,16 @@ ledger = Table(
     Index("ix_banjia_ledger_created_at", "created_at"),
     Index("ix_banjia_ledger_key_created", "key_id", "created_at"),
 )
+
+# stored Responses API responses (banjia.responses); times are epoch seconds, bodies JSON
+responses = Table(
+    "responses",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner", String(64), nullable=True),  # the key id that created it
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("context", Text, nullable=False),
+    Index("ix_responses_expires_at", "expires_at"),
+)

@@ -20,23 +20,26 @@ import orjson
 from banjia.context import RequestContext
 from banjia.protocol.chat import ChatRequest
 
-__all__ = ["PromptCapture"]
+__all__ = ["REPLAYED_PARAMS", "PromptCapture"]
 
 log = logging.getLogger("banjia.capture")
 
-_REPLAYED = (
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "max_completion_tokens",
-    "stop",
-    "seed",
-    "presence_penalty",
-    "frequency_penalty",
-    "response_format",
-    "tools",
-    "tool_choice",
-    "reasoning_effort",
+# the request fields a replay keeps; the rest (stream, n, model, user…) is the replay's own business
+REPLAYED_PARAMS = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "response_format",
+        "tools",
+        "tool_choice",
+        "reasoning_effort",
+    }
 )
 
 
@@ -60,7 +63,7 @@ class PromptCapture:
             "model": ctx.model,
             "upstream": ctx.upstream,
             "messages": wire.get("messages"),
-            "params": {k: wire[k] for k in _REPLAYED if k in wire},
+            "params": {k: v for k, v in wire.items() if k in REPLAYED_PARAMS},
             "response": response,
         }
         try:

@@ -227,17 +227,8 @@ class Gateway:
             if self.capture is not None:
                 self.capture.add(ctx, req, norm.text)
             yield b"".join(encode_data(dumps(c)) for c in tail) + SSE_DONE
-        except UpstreamError as e:
-            # after the first byte there is no fallback: the client gets an error event, never a
-            # stream that looks complete
-            self._fail(ctx, e)
-            self.dispatcher.after_first_byte(ctx, target, e)
-            yield encode_data(e.body_bytes())
         except Exception as e:
-            err = _unreadable(ctx, target, e)
-            self._fail(ctx, err)
-            self.dispatcher.after_first_byte(ctx, target, err)
-            yield encode_data(err.body_bytes())
+            yield self._failure_event(ctx, target, e)
         except BaseException:
             if not completed:
                 ctx.client_disconnected = True
@@ -250,6 +241,14 @@ class Gateway:
             else:
                 ctx.usage = self._estimate(ctx, req, norm.text)
             self._done(ctx)
+
+    def _failure_event(self, ctx: RequestContext, target: Target, e: Exception) -> bytes:
+        """After the first byte there is no fallback: the client gets an error event, never a
+        stream that looks complete."""
+        err = e if isinstance(e, UpstreamError) else _unreadable(ctx, target, e)
+        self._fail(ctx, err)
+        self.dispatcher.after_first_byte(ctx, target, err)
+        return encode_data(err.body_bytes())
 
     def _estimate(self, ctx: RequestContext, req: ChatRequest, completion_text: str) -> dict[str, Any]:
         ctx.usage_estimated = True
@@ -352,15 +351,8 @@ class Gateway:
             completed = True
             self.dispatcher.stream_ended(target, complete=True)
             yield SSE_DONE
-        except UpstreamError as e:
-            self._fail(ctx, e)
-            self.dispatcher.after_first_byte(ctx, target, e)
-            yield encode_data(e.body_bytes())
         except Exception as e:
-            err = _unreadable(ctx, target, e)
-            self._fail(ctx, err)
-            self.dispatcher.after_first_byte(ctx, target, err)
-            yield encode_data(err.body_bytes())
+            yield self._failure_event(ctx, target, e)
         except BaseException:
             if not completed:
                 ctx.client_disconnected = True

@@ -35,25 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["REPLAYED_PARAMS", "Prompt", "PromptError", "load_capture", "load_prompts"]
+from banjia.capture import REPLAYED_PARAMS
 
-# request fields a replay keeps; the rest (stream, n, model, user…) is the replay's own business
-REPLAYED_PARAMS = frozenset(
-    {
-        "temperature",
-        "top_p",
-        "max_tokens",
-        "max_completion_tokens",
-        "stop",
-        "seed",
-        "presence_penalty",
-        "frequency_penalty",
-        "response_format",
-        "tools",
-        "tool_choice",
-        "reasoning_effort",
-    }
-)
+__all__ = ["REPLAYED_PARAMS", "Prompt", "PromptError", "load_capture", "load_prompts"]
 
 
 class PromptError(ValueError):

@@ -226,10 +226,11 @@ def chunk(
     created: int,
     choices: list[dict[str, Any]],
     usage: dict[str, Any] | None = None,
+    object: str = "chat.completion.chunk",
 ) -> dict[str, Any]:
     c: dict[str, Any] = {
         "id": id,
-        "object": "chat.completion.chunk",
+        "object": object,
         "created": created,
         "model": model,
         "system_fingerprint": None,

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from banjia.protocol._base import OpenAIModel
-from banjia.protocol.chat import StreamOptions
+from banjia.protocol.chat import StreamOptions, chunk
 
 __all__ = ["CompletionRequest", "completion", "completion_chunk"]
 
@@ -71,14 +71,4 @@ def completion_chunk(
     choices: list[dict[str, Any]],
     usage: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    c: dict[str, Any] = {
-        "id": id,
-        "object": "text_completion",
-        "created": created,
-        "model": model,
-        "system_fingerprint": None,
-        "choices": choices,
-    }
-    if usage is not None:
-        c["usage"] = usage
-    return c
+    return chunk(id=id, model=model, created=created, choices=choices, usage=usage, object="text_completion")

@@ -19,6 +19,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from banjia.config import load_config
+    from banjia.server.http import CoalescingHttpProtocol
 
     if args.config:
         os.environ["BANJIA_CONFIG"] = os.path.abspath(args.config)
@@ -35,7 +36,7 @@ def _serve(args: argparse.Namespace) -> int:
         "log_level": args.log_level,
         "access_log": config.server.access_log,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": CoalescingHttpProtocol,
         "timeout_graceful_shutdown": 30,
         "timeout_keep_alive": 30,
     }

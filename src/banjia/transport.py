@@ -1,8 +1,8 @@
-"""Sending upstream requests: one pooled HTTP client per process, plus WebSockets.
+"""Sending upstream requests: one pooled HTTP/1.1 client per process, plus WebSockets.
 
 Timeouts are the core's, per provider: ``connect`` (TCP + TLS), ``first_byte`` (until the first
 event of a stream, or the whole answer of a non-stream call) and ``idle`` (between two events).
-aiohttp and websockets exceptions stop here, converted to :class:`UpstreamError`.
+Client and websockets exceptions stop here, converted to :class:`UpstreamError`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-
+from banjia._http1 import HTTPClientError, Pool, Response
 from banjia.adaptors.base import UpstreamRequest, UpstreamResponse
 from banjia.errors import UpstreamError
 from banjia.sse import SSEDecoder
@@ -49,72 +48,71 @@ class StreamOpened:
 
 class Transport:
     def __init__(self) -> None:
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: Pool | None = None
 
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30),
-                auto_decompress=True,
-                skip_auto_headers=("User-Agent",),
-            )
-        return self._session
+    def pool(self) -> Pool:
+        if self._pool is None:
+            self._pool = Pool(keepalive=30.0)
+        return self._pool
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        if self._pool is not None:
+            await self._pool.aclose()
+
+    async def _request(self, req: UpstreamRequest, t: Timeouts) -> Response:
+        pool = self.pool()
+        return await pool.request(req.method, req.url, req.body, req.headers, connect_timeout=t.connect)
 
     async def send(self, req: UpstreamRequest, t: Timeouts, provider: str) -> UpstreamResponse:
-        timeout = aiohttp.ClientTimeout(total=t.first_byte, sock_connect=t.connect)
         try:
-            async with self.session().request(
-                req.method, req.url, data=req.body, headers=req.headers, timeout=timeout
-            ) as r:
+            async with asyncio.timeout(t.first_byte):
+                r = await self._request(req, t)
                 body = await r.read()
-                return UpstreamResponse(r.status, {k.lower(): v for k, v in r.headers.items()}, body)
         except TimeoutError as e:
             raise _timeout(provider, "no answer within the time limit") from e
-        except aiohttp.ClientError as e:
+        except (HTTPClientError, OSError) as e:
             raise _unreachable(provider, e) from e
+        return UpstreamResponse(r.status, r.headers, body)
 
     async def open_stream(self, req: UpstreamRequest, t: Timeouts, provider: str) -> StreamOpened:
         if req.websocket:
             return await _open_ws(req, t, provider)
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=t.connect)
-        ctx = self.session().request(req.method, req.url, data=req.body, headers=req.headers, timeout=timeout)
         try:
-            r = await asyncio.wait_for(ctx.__aenter__(), t.first_byte)
+            async with asyncio.timeout(t.first_byte):
+                r = await self._request(req, t)
         except TimeoutError as e:
             raise _timeout(provider, "no answer within the time limit") from e
-        except aiohttp.ClientError as e:
+        except (HTTPClientError, OSError) as e:
             raise _unreachable(provider, e) from e
-        headers = {k.lower(): v for k, v in r.headers.items()}
         if r.status >= 300:
             try:
-                body = await asyncio.wait_for(r.read(), t.idle)
-            except (TimeoutError, aiohttp.ClientError):
+                async with asyncio.timeout(t.idle):
+                    body = await r.read()
+            except (TimeoutError, HTTPClientError, OSError):
                 body = b""
             finally:
-                r.release()
-            return StreamOpened(r.status, headers, body, None)
-        if headers.get("content-type", "").startswith("application/json"):
+                r.close()
+            return StreamOpened(r.status, r.headers, body, None)
+        if r.headers.get("content-type", "").startswith("application/json"):
             # asked for a stream, answered with one JSON body (typically an error inside a 200)
-            return StreamOpened(r.status, headers, None, _whole_body(r, t, provider))
-        return StreamOpened(r.status, headers, None, _sse_events(r, t, provider))
+            return StreamOpened(r.status, r.headers, None, _whole_body(r, t, provider))
+        return StreamOpened(r.status, r.headers, None, _sse_events(r, t, provider))
 
 
-async def _sse_events(r: aiohttp.ClientResponse, t: Timeouts, provider: str) -> AsyncIterator[str]:
+async def _sse_events(r: Response, t: Timeouts, provider: str) -> AsyncIterator[str]:
     decoder = SSEDecoder()
     first = True
+    pieces = r.chunks()
     try:
         while True:
             try:
-                data = await asyncio.wait_for(r.content.readany(), t.first_byte if first else t.idle)
+                async with asyncio.timeout(t.first_byte if first else t.idle):
+                    data = await anext(pieces, b"")
             except TimeoutError as e:
                 raise _timeout(
                     provider, "the stream stalled" if not first else "no first token within the time limit"
                 ) from e
-            except aiohttp.ClientError as e:
+            except (HTTPClientError, OSError) as e:
                 raise UpstreamError(
                     502,
                     f"Provider '{provider}': the stream broke off ({type(e).__name__})",
@@ -131,15 +129,17 @@ async def _sse_events(r: aiohttp.ClientResponse, t: Timeouts, provider: str) -> 
                 yield ev.data
     finally:
         # also on cancellation (client went away): closing the connection stops the upstream
+        await pieces.aclose()
         r.close()
 
 
-async def _whole_body(r: aiohttp.ClientResponse, t: Timeouts, provider: str) -> AsyncIterator[str]:
+async def _whole_body(r: Response, t: Timeouts, provider: str) -> AsyncIterator[str]:
     try:
-        body = await asyncio.wait_for(r.read(), t.first_byte)
+        async with asyncio.timeout(t.first_byte):
+            body = await r.read()
     except TimeoutError as e:
         raise _timeout(provider, "no answer within the time limit") from e
-    except aiohttp.ClientError as e:
+    except (HTTPClientError, OSError) as e:
         raise _unreachable(provider, e) from e
     finally:
         r.close()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from banjia.errors import APIError, bad_request
 
@@ -20,8 +20,10 @@ class OpenAIModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     # the JSON object the client sent, kept so OpenAI-dialect upstreams get every field untouched
-    # and nothing is re-encoded from the model on the hot path
-    _raw: dict[str, Any] | None = PrivateAttr(default=None)
+    # and nothing is re-encoded from the model on the hot path. Set on the instance by validate();
+    # a class-level default rather than a pydantic private attribute, which pydantic initialises
+    # on every nested model (each message of every request) and reads through __getattr__
+    _raw: ClassVar[dict[str, Any] | None] = None
 
     def extras(self) -> dict[str, Any]:
         return dict(self.__pydantic_extra__ or {})
@@ -57,7 +59,7 @@ def validate(model: type[M], body: dict[str, Any]) -> M:
     except ValidationError as e:
         raise _validation_error(e) from e
     if isinstance(obj, OpenAIModel):
-        obj._raw = body
+        object.__setattr__(obj, "_raw", body)
     return obj
 
 

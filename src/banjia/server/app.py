@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -17,8 +16,8 @@ from banjia.config import Config, load_config
 from banjia.context import Accounting, Authenticator
 from banjia.errors import APIError
 from banjia.runtime import Runtime, build_runtime
-from banjia.server.http import RequestIdMiddleware, error_response
-from banjia.server.routes import routes
+from banjia.server.http import OriginCORSMiddleware, RequestIdMiddleware, error_response
+from banjia.server.routes import chat_completions, completions, embeddings, routes
 
 __all__ = ["app_from_env", "create_app"]
 
@@ -58,9 +57,16 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={APIError: api_error, HTTPException: http_error},
         middleware=[
-            Middleware(RequestIdMiddleware),
             Middleware(
-                CORSMiddleware,
+                RequestIdMiddleware,
+                hot={
+                    "/v1/chat/completions": chat_completions,
+                    "/v1/completions": completions,
+                    "/v1/embeddings": embeddings,
+                },
+            ),
+            Middleware(
+                OriginCORSMiddleware,
                 allow_origins=["*"],
                 allow_methods=["*"],
                 allow_headers=["*"],

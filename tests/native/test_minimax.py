@@ -21,29 +21,11 @@ from banjia.tokens import estimate_text
 from tests.conftest import strict_client
 from tests.fakes.minimax_fake import API_KEY, GROUP_ID, FakeMiniMax
 from tests.harness import MASTER_KEY, AioServer, Gateway
-
-PLAIN_REQ = ChatRequest.model_validate({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
-
-WEATHER: Any = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Weather for a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-    },
-}
-
-
-def user(text: str) -> Any:  # the SDK's message TypedDicts, loosely
-    return [{"role": "user", "content": text}]
+from tests.native._common import PLAIN_REQ, WEATHER, no_fetch, user
 
 
 def chat(**kw: Any) -> ChatRequest:
     return ChatRequest.model_validate({"model": "mm/abab6.5s-chat", **kw})
-
-
-async def no_fetch(_: Any) -> UpstreamResponse:
-    raise AssertionError("no auxiliary request expected")
 
 
 def adaptor(base_url: str = "https://api.minimax.chat") -> MiniMaxProAdaptor:

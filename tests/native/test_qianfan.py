@@ -19,8 +19,7 @@ from banjia.protocol.chat import ChatRequest
 from tests.conftest import strict_client
 from tests.fakes.qianfan_fake import API_KEY, API_KEY_2, SECRET_KEY, SECRET_KEY_2, FakeQianfan
 from tests.harness import MASTER_KEY, AioServer, Gateway
-
-PLAIN_REQ = ChatRequest.model_validate({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+from tests.native._common import PLAIN_REQ
 
 WEATHER = {
     "type": "function",

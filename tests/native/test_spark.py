@@ -15,7 +15,6 @@ from urllib.parse import parse_qs, urlsplit
 import openai
 import pytest
 
-from banjia.adaptors.base import UpstreamResponse
 from banjia.adaptors.spark import MODELS, SparkAdaptor, signed_query
 from banjia.errors import APIError, UpstreamError
 from banjia.protocol.chat import ChatRequest
@@ -23,27 +22,11 @@ from banjia.transport import Timeouts, Transport
 from tests.conftest import strict_client
 from tests.fakes.spark_fake import API_KEY, API_SECRET, APP_ID, FakeSpark, signature
 from tests.harness import MASTER_KEY, AioServer, Gateway
-
-WEATHER: Any = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Weather for a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-    },
-}
-
-
-def user(text: str) -> Any:  # the SDK's message TypedDicts, loosely
-    return [{"role": "user", "content": text}]
+from tests.native._common import WEATHER, no_fetch, user
 
 
 def chat(**kw: Any) -> ChatRequest:
     return ChatRequest.model_validate({"model": "sp/lite", **kw})
-
-
-async def no_fetch(_: Any) -> UpstreamResponse:
-    raise AssertionError("no auxiliary request expected")
 
 
 def adaptor(base_url: str = "wss://spark-api.xf-yun.com", **kw: Any) -> SparkAdaptor:

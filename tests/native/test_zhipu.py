@@ -17,12 +17,12 @@ import zhipuai
 from zhipuai.model_api.api import InvokeType, ModelAPI
 from zhipuai.utils import jwt_token
 
-from banjia.adaptors.base import UpstreamResponse
 from banjia.adaptors.zhipu import TOKEN_TTL, ZhipuAdaptor, sign_token
 from banjia.errors import UpstreamError
 from tests.conftest import strict_client
 from tests.fakes.zhipu_fake import API_KEY, KEY_ID, KEY_SECRET, FakeZhipu, verify
 from tests.harness import MASTER_KEY, AioServer, Gateway
+from tests.native._common import no_fetch
 
 WEATHER = {
     "type": "function",
@@ -40,10 +40,6 @@ def part(token: str, i: int) -> dict[str, Any]:
     raw = token.split(".")[i]
     out: dict[str, Any] = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     return out
-
-
-async def no_fetch(_: Any) -> UpstreamResponse:
-    raise AssertionError("no auxiliary request expected")
 
 
 class Clock:

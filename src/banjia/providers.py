@@ -83,11 +83,34 @@ class HTTPProvider(Provider):
     async def chat(self, req: ChatRequest, model: str) -> dict[str, Any]:
         if self.stream_only:
             return await collect_chat(self.chat_stream(req, model), model, self.name)
+        since = self.adaptor.clock()
+        try:
+            return await self._chat_once(req, model)
+        except UpstreamError as e:
+            if not self.adaptor.credential_refused(e, since):
+                raise
+        return await self._chat_once(req, model)
+
+    async def _chat_once(self, req: ChatRequest, model: str) -> dict[str, Any]:
         up = await self.adaptor.chat_request(req, model, stream=False)
         resp = await self._send_ok(up)
         return self.adaptor.chat_response(resp, model, req)
 
     async def chat_stream(self, req: ChatRequest, model: str) -> AsyncIterator[dict[str, Any]]:
+        since = self.adaptor.clock()
+        yielded = False
+        try:
+            async for frag in self._chat_stream_once(req, model):
+                yielded = True
+                yield frag
+            return
+        except UpstreamError as e:
+            if yielded or not self.adaptor.credential_refused(e, since):
+                raise
+        async for frag in self._chat_stream_once(req, model):
+            yield frag
+
+    async def _chat_stream_once(self, req: ChatRequest, model: str) -> AsyncIterator[dict[str, Any]]:
         up = await self.adaptor.chat_request(req, model, stream=True)
         opened = await self.transport.open_stream(up, self.timeouts, self.name)
         if opened.status >= 300:

@@ -14,6 +14,7 @@ delta, tool-call indexes and ids, the usage chunk and ``[DONE]``.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -166,6 +167,16 @@ class Adaptor(ABC):
 
     def completions_response(self, resp: UpstreamResponse) -> dict[str, Any]:
         raise NotImplementedError
+
+    # -- credentials that go stale ------------------------------------------------------------
+    # the adaptor's clock for credential caches (tests give adaptors a fake one)
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+
+    def credential_refused(self, e: UpstreamError, since: float) -> bool:
+        """Whether ``e`` says a cached credential (an OAuth token) was refused for a request that
+        started at ``since`` (by :attr:`clock`). If so the adaptor has dropped it and the core sends
+        the request once more — only before anything reached the client."""
+        return False
 
     # -- errors -------------------------------------------------------------------------------
     error_table: ErrorTable = MappingProxyType({})

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,7 @@ from urllib.parse import quote, urlencode
 
 import orjson
 
-from banjia.adaptors import ProviderSpec
+from banjia.adaptors import ProviderSpec, http_provider
 from banjia.adaptors.base import (
     Adaptor,
     ErrorRule,
@@ -40,14 +40,13 @@ from banjia.adaptors.openai_compat import normalize_usage
 from banjia.adaptors.vendors import AUTH, CONTENT_FILTER, QUOTA, RATE, Clamp
 from banjia.errors import APIError, UpstreamError
 from banjia.protocol.chat import ChatRequest, chat_completion, choice
-from banjia.providers import HTTPProvider
 
 if TYPE_CHECKING:
     from banjia.config import ProviderConfig
     from banjia.providers import Provider
-    from banjia.transport import Timeouts, Transport
+    from banjia.transport import Transport
 
-__all__ = ["MODELS", "SPEC", "QianfanAdaptor", "QianfanProvider"]
+__all__ = ["MODELS", "SPEC", "QianfanAdaptor"]
 
 CHAT_PREFIX = "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/"
 TOKEN_PATH = "/oauth/2.0/token"
@@ -207,6 +206,14 @@ class QianfanAdaptor(Adaptor):
             # refresh an hour early (one-api does the same), or at 90% of a short lifetime
             self._refresh_at = now + lifetime - min(3600.0, lifetime * 0.1)
             return token
+
+    def credential_refused(self, e: UpstreamError, since: float) -> bool:
+        """Baidu refused the access token (110/111): drop it and let the core resend once, as the
+        official SDK's ``_retry_if_token_expired`` does."""
+        if e.code != TOKEN_REFUSED.code or e.provider != self.provider:
+            return False
+        self.token_refused(since)
+        return True
 
     def token_refused(self, since: float) -> None:
         """The upstream refused a token (110/111) used by a request that started at ``since``:
@@ -398,45 +405,6 @@ class _QianfanStream(StreamTranslator):
         return [frag] if frag else []
 
 
-class QianfanProvider(HTTPProvider):
-    """An HTTP provider that refreshes the access token and retries once when Baidu refuses it.
-
-    The retry happens only before anything reached the client, like the official SDK's
-    ``_retry_if_token_expired``."""
-
-    def __init__(self, name: str, adaptor: QianfanAdaptor, transport: Transport, timeouts: Timeouts) -> None:
-        super().__init__(name, "qianfan-v1", adaptor, transport, timeouts)
-        self.qianfan = adaptor
-
-    def _refused(self, e: UpstreamError) -> bool:
-        return e.code == TOKEN_REFUSED.code and e.provider == self.name
-
-    async def chat(self, req: ChatRequest, model: str) -> dict[str, Any]:
-        started = self.qianfan.clock()
-        try:
-            return await super().chat(req, model)
-        except UpstreamError as e:
-            if not self._refused(e):
-                raise
-        self.qianfan.token_refused(started)
-        return await super().chat(req, model)
-
-    async def chat_stream(self, req: ChatRequest, model: str) -> AsyncIterator[dict[str, Any]]:
-        started = self.qianfan.clock()
-        yielded = False
-        try:
-            async for frag in super().chat_stream(req, model):
-                yielded = True
-                yield frag
-            return
-        except UpstreamError as e:
-            if yielded or not self._refused(e):
-                raise
-        self.qianfan.token_refused(started)
-        async for frag in super().chat_stream(req, model):
-            yield frag
-
-
 # -- the conversation -------------------------------------------------------------------------
 def conversation(
     req: ChatRequest, *, functions: bool, provider: str
@@ -611,25 +579,20 @@ def _code(raw: Any) -> str | int | None:
 
 
 def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
-    from banjia.transport import Timeouts
-
-    t = cfg.timeouts
-    timeouts = Timeouts(connect=t.connect, first_byte=t.first_byte, idle=t.idle, total=t.total)
-    holder: list[QianfanProvider] = []
-
-    async def fetch(req: UpstreamRequest) -> UpstreamResponse:
-        return await holder[0].fetch(req)
-
-    adaptor = QianfanAdaptor(
+    return http_provider(
         name,
-        fetch,
-        base_url=(cfg.base_url or SPEC.base_url),
-        api_key=cfg.api_key,
-        secret_key=cfg.secret_key,
-        endpoints=cfg.endpoints,
+        cfg,
+        transport,
+        lambda fetch, base: QianfanAdaptor(
+            name,
+            fetch,
+            base_url=base,
+            api_key=cfg.api_key,
+            secret_key=cfg.secret_key,
+            endpoints=cfg.endpoints,
+        ),
+        SPEC.base_url,
     )
-    holder.append(QianfanProvider(name, adaptor, transport, timeouts))
-    return holder[0]
 
 
 SPEC = ProviderSpec(

@@ -5,21 +5,20 @@ from __future__ import annotations
 import asyncio
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
-from banjia.context import RequestContext
 from banjia.errors import bad_request
-from banjia.protocol._base import parse_body, validate
+from banjia.protocol._base import validate
 from banjia.protocol.responses import ResponsesRequest, reject_unsupported
 from banjia.responses import ResponsesService, open_response_store
 from banjia.runtime import Runtime
 from banjia.server.auth import authenticate
 from banjia.server.http import json_response
+from banjia.server.routes import begin, sse_response, upstream_headers
 
 __all__ = ["routes"]
 
-_SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 _LOCK = asyncio.Lock()
 
 
@@ -37,17 +36,13 @@ async def _service(request: Request) -> ResponsesService:
 
 
 async def create_response(request: Request) -> Response:
-    rt: Runtime = request.app.state.runtime
-    ctx = RequestContext(request_id=request.scope["state"]["request_id"][4:], endpoint="responses")
-    ctx.key = await authenticate(request, rt.auth)
-    body = parse_body(await request.body())
+    _, ctx, body = await begin(request, "responses")
     reject_unsupported(body)
     req = validate(ResponsesRequest, body)
     result = await (await _service(request)).create(ctx, req)
-    headers = {"x-banjia-upstream": ctx.upstream} if ctx.upstream else {}
     if isinstance(result, dict):
-        return json_response(result, headers=headers)
-    return StreamingResponse(result, media_type="text/event-stream", headers={**_SSE_HEADERS, **headers})
+        return json_response(result, headers=upstream_headers(ctx))
+    return sse_response(ctx, result)
 
 
 async def get_response(request: Request) -> Response:

@@ -22,7 +22,7 @@ from banjia.runtime import Runtime
 from banjia.server.auth import authenticate
 from banjia.server.http import error_response, json_response
 
-__all__ = ["routes"]
+__all__ = ["begin", "routes", "sse_response", "upstream_headers"]
 
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 _STARTED = int(time.time())
@@ -33,7 +33,7 @@ def _rt(request: Request) -> Runtime:
     return rt
 
 
-async def _begin(request: Request, endpoint: str) -> tuple[Runtime, RequestContext, dict[str, Any]]:
+async def begin(request: Request, endpoint: str) -> tuple[Runtime, RequestContext, dict[str, Any]]:
     rt = _rt(request)
     ctx = RequestContext(request_id=request.scope["state"]["request_id"][4:], endpoint=endpoint)
     ctx.key = await authenticate(request, rt.auth)
@@ -41,7 +41,7 @@ async def _begin(request: Request, endpoint: str) -> tuple[Runtime, RequestConte
     return rt, ctx, body
 
 
-def _upstream_headers(ctx: RequestContext) -> dict[str, str]:
+def upstream_headers(ctx: RequestContext) -> dict[str, str]:
     up = ctx.upstream
     return {"x-banjia-upstream": up} if up else {}
 
@@ -52,7 +52,7 @@ class _SSEResponse(StreamingResponse):
 
     def __init__(self, body: AsyncIterator[bytes], ctx: RequestContext) -> None:
         super().__init__(
-            body, media_type="text/event-stream", headers={**_SSE_HEADERS, **_upstream_headers(ctx)}
+            body, media_type="text/event-stream", headers={**_SSE_HEADERS, **upstream_headers(ctx)}
         )
         self.ctx = ctx
 
@@ -66,33 +66,33 @@ class _SSEResponse(StreamingResponse):
                     await abandon()
 
 
-def _stream(ctx: RequestContext, body: AsyncIterator[bytes]) -> StreamingResponse:
+def sse_response(ctx: RequestContext, body: AsyncIterator[bytes]) -> StreamingResponse:
     return _SSEResponse(body, ctx)
 
 
 async def chat_completions(request: Request) -> Response:
-    rt, ctx, body = await _begin(request, "chat")
+    rt, ctx, body = await begin(request, "chat")
     req = validate(ChatRequest, body)
     if req.is_stream:
-        return _stream(ctx, await rt.gateway.chat_stream(ctx, req))
+        return sse_response(ctx, await rt.gateway.chat_stream(ctx, req))
     result = await rt.gateway.chat(ctx, req)
-    return json_response(result, headers=_upstream_headers(ctx))
+    return json_response(result, headers=upstream_headers(ctx))
 
 
 async def completions(request: Request) -> Response:
-    rt, ctx, body = await _begin(request, "completions")
+    rt, ctx, body = await begin(request, "completions")
     req = validate(CompletionRequest, body)
     result = await rt.gateway.completions(ctx, req)
     if isinstance(result, dict):
-        return json_response(result, headers=_upstream_headers(ctx))
-    return _stream(ctx, result)
+        return json_response(result, headers=upstream_headers(ctx))
+    return sse_response(ctx, result)
 
 
 async def embeddings(request: Request) -> Response:
-    rt, ctx, body = await _begin(request, "embeddings")
+    rt, ctx, body = await begin(request, "embeddings")
     req = validate(EmbeddingRequest, body)
     result = await rt.gateway.embeddings(ctx, req)
-    return json_response(result, headers=_upstream_headers(ctx))
+    return json_response(result, headers=upstream_headers(ctx))
 
 
 def _model_entry(id: str, owner: str) -> dict[str, Any]:

@@ -1,44 +1,71 @@
 # Two commands set banjia up on a fresh machine: `make run` and `make test`.
+# Both install exactly the lock in requirements/ (hashes checked); `make lock` is the only step that
+# resolves versions.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.banjia-installed
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+INSTALL := $(PIP) install --quiet --require-hashes --no-deps
+RUNTIME_STAMP := $(VENV)/.banjia-runtime
+DEV_STAMP := $(VENV)/.banjia-installed
 # a build tuned for the build machine's CPU crashed at the first token on these machines
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 ARGS ?=
 PYTEST_ARGS ?=
+UV_VERSION := 0.13.8
+LOCK_VENV := .lock-venv
+UV := $(LOCK_VENV)/bin/uv
+COMPILE := $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 --no-header --upgrade
 
-.PHONY: run test lint typecheck install services bench bench-quick clean
+.PHONY: run test lint typecheck install install-runtime services bench bench-quick lock clean
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# build tools first, so source builds (llama-cpp-python, banjia) use the locked ones, not the latest
+$(RUNTIME_STAMP): requirements/build.txt requirements/runtime.txt pyproject.toml | $(VENV)/bin/python
+	$(INSTALL) -r requirements/build.txt
+	$(INSTALL) --no-build-isolation -r requirements/runtime.txt
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-install: $(STAMP)
+$(DEV_STAMP): $(RUNTIME_STAMP) requirements/dev.txt
+	$(INSTALL) --no-build-isolation -r requirements/dev.txt
+	@touch $@
 
-run: $(STAMP)
+install-runtime: $(RUNTIME_STAMP)
+
+install: $(DEV_STAMP)
+
+run: $(RUNTIME_STAMP)
 	$(BIN)/banjia serve $(ARGS)
 
 services:
 	@scripts/services.sh
 
-lint: $(STAMP)
+
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) services lint typecheck
+test: $(DEV_STAMP) services lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(RUNTIME_STAMP)
 	$(BIN)/python -m bench
 
-bench-quick: $(STAMP)
+bench-quick: $(RUNTIME_STAMP)
 	$(BIN)/python -m bench --quick
 
+# Re-resolve every pin to the newest releases pyproject.toml allows; the only step that resolves.
+lock:
+	@test -x $(UV) || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet uv==$(UV_VERSION); }
+	$(COMPILE) requirements/build.in -o requirements/build.txt
+	$(COMPILE) pyproject.toml --extra dev --override requirements/overrides.txt -o requirements/dev.txt
+	$(COMPILE) pyproject.toml --override requirements/overrides.txt -c requirements/dev.txt -o requirements/runtime.txt
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LOCK_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -353,7 +353,7 @@ class SharedRoutingState(RoutingState):
                 self._warn(e)
             finally:
                 with contextlib.suppress(*_REDIS_ERRORS):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 

@@ -18,7 +18,7 @@ LOCK_VENV := .lock-venv
 UV := $(LOCK_VENV)/bin/uv
 COMPILE := $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 --no-header --upgrade
 
-.PHONY: run test lint typecheck install install-runtime services bench bench-quick lock clean
+.PHONY: run test lint typecheck install install-runtime services browser bench bench-quick lock clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,8 @@ run: $(RUNTIME_STAMP)
 services:
 	@scripts/services.sh
 
+browser:
+	@scripts/browser.sh
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
@@ -51,8 +53,8 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-test: $(DEV_STAMP) services lint typecheck
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: $(DEV_STAMP) services browser lint typecheck
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 bench: $(RUNTIME_STAMP)
 	$(BIN)/python -m bench

@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import os
 import secrets
+import tempfile
 import time
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
@@ -28,7 +29,8 @@ from banjia.store import Store, open_store
 PG_ADMIN = os.environ.get("BANJIA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("BANJIA_TEST_REDIS", "redis://127.0.0.1:6379/0")
 T = TypeVar("T")
-TABLES = "banjia_keys, banjia_grants, banjia_reservations, banjia_instances, banjia_ledger"
+TABLES = ("banjia_keys, banjia_grants, banjia_reservations, banjia_instances, banjia_ledger, "
+          "banjia_ledger_rejected")
 
 
 def _pg_dsn(url: str) -> str:
@@ -78,9 +80,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+# PostgreSQL stores journal their ledger rows under the working directory by default; tests keep
+# them in one temporary directory of the session instead (SQLite's sit beside its file)
+_PG_JOURNALS = tempfile.mkdtemp(prefix="banjia-journals-")
+
+
+def store_settings(url: str) -> dict[str, Any]:
+    """The ``store:`` section of a gateway config for ``url``."""
+    return {"url": url} if url.startswith("sqlite") else {"url": url, "journal_dir": _PG_JOURNALS}
+
+
 def config_for(url: str, *, redis_url: str | None = None, master_key: str | None = None) -> Config:
+    journals = None if url.startswith("sqlite") else _PG_JOURNALS
     return Config(server=ServerConfig(master_key=master_key),
-                  store=StoreConfig(url=url, redis_url=redis_url))
+                  store=StoreConfig(url=url, redis_url=redis_url, journal_dir=journals))
 
 
 @pytest.fixture

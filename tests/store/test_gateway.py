@@ -21,7 +21,7 @@ from banjia.store.schema import ledger
 from tests.conftest import fake_provider
 from tests.fakes.openai_fake import FakeOpenAI
 from tests.harness import MASTER_KEY, Gateway
-from tests.store.conftest import config_for
+from tests.store.conftest import config_for, store_settings
 
 WORDS = " ".join(f"w{i}" for i in range(24))  # the fake echoes them back, one chunk per word
 
@@ -29,7 +29,7 @@ WORDS = " ".join(f"w{i}" for i in range(24))  # the fake echoes them back, one c
 def store_gateway_config(fake: FakeOpenAI, db_url: str, **store: Any) -> dict[str, Any]:
     return {
         "server": {"master_key": MASTER_KEY},
-        "store": {"url": db_url, **store},
+        "store": {**store_settings(db_url), **store},
         "providers": {"fake": fake_provider(fake)},
         "models": {"gpt-4o": ["fake/echo"], "slow-stream": ["fake/slowchunks:0.02"],
                    "text-embedding-3-small": ["fake/embed"]},
@@ -141,7 +141,8 @@ def test_quota_refusal_happens_before_the_provider(gw: Gateway, fake: FakeOpenAI
     client = openai.OpenAI(base_url=gw.base_url, api_key=key, max_retries=0)
     before = len(fake.state.requests)
     with pytest.raises(openai.RateLimitError) as e:
-        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+        client.chat.completions.create(model="gpt-4o", max_tokens=100,
+                                       messages=[{"role": "user", "content": "x"}])
     assert e.value.code == "insufficient_quota"
     assert len(fake.state.requests) == before  # no provider was called
     client.chat.completions.create(model="gpt-4o", max_tokens=20,

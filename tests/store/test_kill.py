@@ -122,7 +122,7 @@ async def test_sigkill_under_load_then_restart(fake: FakeOpenAI, db_url: str,
     config = tmp_path / "banjia.yaml"
     config.write_text(yaml.safe_dump({
         "server": {"master_key": MASTER_KEY},
-        "store": {"url": db_url},
+        "store": {"url": db_url, "journal_dir": str(tmp_path / "journal")},
         "providers": {"fake": fake_provider(fake)},
         "models": {"gpt-4o": ["fake/echo"]},
     }))

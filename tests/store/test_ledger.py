@@ -85,7 +85,7 @@ async def test_one_row_holds_everything_about_the_request(store: Store) -> None:
     assert price_cny("deepseek", "deepseek-chat", 1000, 200, 600) < price_cny(  # type: ignore[operator]
         "deepseek", "deepseek-chat", 1000, 200, 0)
     assert from_nano(row["openai_cost_nano_cny"]) == pytest.approx(  # type: ignore[arg-type]
-        openai_cost_cny("gpt-4o", "chat", 1000, 200))
+        openai_cost_cny("gpt-4o", "chat", 1000, 200, 600))  # OpenAI's own cache rate for the 600
 
 
 async def test_a_request_refused_at_admission_still_gets_its_row(store: Store) -> None:

@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 from banjia.context import KeyInfo
 from banjia.errors import APIError
 from banjia.store import Store, open_store
-from banjia.store.accounting import DEFAULT_OUTPUT_RESERVE
 from banjia.store.schema import instances, reservations
 from tests.store.conftest import config_for, ctx_for, finish
 
@@ -34,13 +33,6 @@ async def test_a_request_the_remainder_cannot_cover_is_refused(store: Store) -> 
     assert (e.value.status, e.value.type, e.value.code) == (
         429, "insufficient_quota", "insufficient_quota")
     assert "50 tokens left" in e.value.message
-
-
-async def test_without_max_tokens_the_default_output_is_reserved(store: Store) -> None:
-    key = await _key(store, quota_tokens=DEFAULT_OUTPUT_RESERVE + 5)
-    with pytest.raises(APIError):
-        await store.accounting.admit(ctx_for(key, prompt=10, max_out=None))
-    await store.accounting.admit(ctx_for(key, prompt=5, max_out=None))
 
 
 async def test_settlement_charges_actual_usage_and_frees_the_rest(store: Store) -> None:

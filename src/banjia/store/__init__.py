@@ -6,6 +6,7 @@ Redis to share limits between replicas).
         .accounting      banjia.context.Accounting (admission, ledger)
         .keys            create / list / get / revoke / grant
         .usage(...)      reports
+        .requests(...)   the latest ledger rows (GET /admin/requests, the console)
 """
 
 from banjia.store._store import Store, ensure_master_key, master_key_file, open_store, upgrade

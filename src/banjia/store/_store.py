@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from banjia.config import Config
+from banjia.pricing import Pricer
 from banjia.store._engine import Database, create_engine, migrate, state_dir
 from banjia.store.accounting import StoreAccounting
+from banjia.store.journal import journal_dir
 from banjia.store.keys import Keys
 from banjia.store.limits import LocalLimiter, RateLimiter, RedisLimiter
-from banjia.store.reports import usage_report
+from banjia.store.reports import recent_requests, usage_report
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -49,7 +51,11 @@ class Store:
         self.db = db
         self.redis = redis
         self.keys = Keys(db, config.server.master_key)
-        self.accounting = StoreAccounting(db, limiter, flush_interval=flush_interval)
+        self.accounting = StoreAccounting(
+            db, limiter, flush_interval=flush_interval,
+            journal_dir=journal_dir(config.store.url, config.store.journal_dir,
+                                    state_dir(config.store.url)),
+            prices=Pricer.from_config(config))
         self._closed = False
 
     @property
@@ -58,6 +64,16 @@ class Store:
 
     async def usage(self, *, since: datetime | None = None, by: str = "key") -> dict[str, Any]:
         return await usage_report(self.db, since=since, by=by)
+
+    async def requests(self, *, limit: int | str = 50, status: int | str | None = None,
+                       key_id: str | None = None, model: str | None = None) -> list[dict[str, Any]]:
+        """The latest ledger rows, newest first (``GET /admin/requests``; never prompts).
+
+        Rows still queued in this process are written first, so a request that just ended is
+        listed. Out-of-range arguments raise a 400 :class:`~banjia.errors.APIError`."""
+        await self.flush()
+        return await recent_requests(self.db, limit=limit, status=status, key_id=key_id,
+                                     model=model)
 
     async def flush(self) -> None:
         """Write every queued ledger row now (tests, reports that must include the last second)."""

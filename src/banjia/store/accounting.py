@@ -1,15 +1,23 @@
 """Admission and settlement: the :class:`~banjia.context.Accounting` over the store.
 
 ``admit`` runs before any provider is called. Rate limits first (in memory or one Redis call),
-then, for keys with a quota, one conditional UPDATE that reserves the request's worst case —
-prompt estimate plus its output limit — only if the key's quota minus what is used and what is
-already reserved still covers it. The check and the reservation are one statement, so concurrent
-requests cannot all pass on the same remainder: the quota is overspent only when a request uses
-more than it reserved (no ``max_tokens`` and an answer longer than :data:`DEFAULT_OUTPUT_RESERVE`).
+then, for keys with a quota, one transaction that locks the key's row, reserves the request's
+worst case — prompt estimate plus its output limit, times ``n`` — if the key's quota minus what
+is used and what is already reserved still covers it, and records the reservation. Concurrent
+requests cannot all pass on the same remainder. A request without an output limit reserves the
+model's maximum output (:data:`DEFAULT_OUTPUT_CAP` when the catalog does not know it), or less
+when less is left, and ``ctx.output_cap`` tells the gateway to ask the upstream for no more: the
+reservation bounds what the answer may cost, so the quota is overspent only by a prompt longer
+than its local estimate.
 
 ``record`` queues the ledger row; the ledger writer settles the key (usage in, reservation out)
-in the same transaction. A reservation whose process died is returned to its key by a live
-process once the dead one's heartbeat is older than :data:`STALE_AFTER`.
+in the same transaction, at once for rows that hold a reservation. A request refused for quota
+while requests of the same key that just ended are still settling waits for that and tries once
+more, so back-to-back requests within the quota are not refused.
+
+A reservation whose process died is returned to its key at the next start on the same machine
+(its journal, :mod:`.journal`, is replayed then), or by any live process once the dead one's
+heartbeat is older than :data:`STALE_AFTER`.
 """
 
 from __future__ import annotations
@@ -20,13 +28,18 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from banjia import catalog
 from banjia.context import KeyInfo, RequestContext
-from banjia.errors import APIError
+from banjia.errors import APIError, bad_request
+from banjia.pricing import CATALOG_PRICES, Pricer
 from banjia.store._engine import Database
+from banjia.store.journal import DeadJournal, Journal
 from banjia.store.keys import StoreKey, new_id, store_unavailable
 from banjia.store.ledger import (
     LedgerWriter,
@@ -40,13 +53,24 @@ from banjia.store.ledger import (
 from banjia.store.limits import RateLimiter
 from banjia.store.schema import from_nano, instances, keys, reservations, to_nano
 
-__all__ = ["DEFAULT_OUTPUT_RESERVE", "STALE_AFTER", "Reservation", "StoreAccounting"]
+__all__ = [
+    "DEFAULT_OUTPUT_CAP",
+    "DEFAULT_OUTPUT_RESERVE",
+    "MAX_OUTPUT_TOKENS",
+    "STALE_AFTER",
+    "Reservation",
+    "StoreAccounting",
+]
 
 log = logging.getLogger("banjia.store")
 
-DEFAULT_OUTPUT_RESERVE = 1024  # output tokens reserved when the client sets no limit
-HEARTBEAT = 10.0  # seconds between this process's heartbeats
-STALE_AFTER = 60.0  # seconds without a heartbeat before a process's reservations are reclaimed
+DEFAULT_OUTPUT_RESERVE = 1024  # output tokens a request without a limit is expected to use (TPM)
+# the output limit given to a request without one on a key with a quota, when the catalog does
+# not know the model's maximum output
+DEFAULT_OUTPUT_CAP = 4096
+MAX_OUTPUT_TOKENS = 2**31 - 1  # a larger max_tokens is a mistake: 400, not a quota calculation
+HEARTBEAT = 5.0  # seconds between this process's heartbeats
+STALE_AFTER = 20.0  # seconds without a heartbeat before a process's reservations are reclaimed
 
 
 @dataclass(slots=True)
@@ -57,6 +81,7 @@ class Reservation:
     tokens: int = 0
     nano_cny: int = 0
     held: bool = False  # a row in banjia_reservations, released when the ledger row is written
+    output: int = 0  # output tokens per choice it covers
     window: int = 0  # rate-limit window of admission
     tpm_cost: int = 0  # tokens charged to TPM at admission
 
@@ -67,9 +92,69 @@ def _expected_output(ctx: RequestContext) -> int:
     return 0 if ctx.endpoint == "embeddings" else DEFAULT_OUTPUT_RESERVE
 
 
+def _model_max_output(ctx: RequestContext) -> int:
+    if ctx.provider_type is not None and ctx.upstream_model is not None:
+        try:
+            info = catalog.model_info(ctx.provider_type, ctx.upstream_model)
+        except Exception:  # a catalog bug must not refuse requests
+            log.exception("catalog lookup failed for %s/%s", ctx.provider_type, ctx.upstream_model)
+            info = None
+        if info is not None and info.max_output:
+            return info.max_output
+    return DEFAULT_OUTPUT_CAP
+
+
+def _affordable(ctx: RequestContext, prompt: int, left_nano: int) -> int:
+    """Output tokens that ``left_nano`` still pays for after the prompt (prices are linear in
+    output tokens for a given prompt and time)."""
+    base = _expected_nano(ctx, prompt, 0)
+    per_million = _expected_nano(ctx, prompt, 1_000_000) - base
+    if per_million <= 0:
+        return MAX_OUTPUT_TOKENS  # free output
+    return max((left_nano - base) * 1_000_000 // per_million, 0)
+
+
+def _plan(ctx: RequestContext, prompt: int, row: Any) -> tuple[int, int, int] | None:
+    """(tokens, nano-CNY, output tokens per choice) to reserve for ``ctx`` on the key ``row``,
+    or None when what is left cannot cover it."""
+    m = row._mapping
+    left_tokens = (None if m["quota_tokens"] is None
+                   else m["quota_tokens"] - m["used_tokens"] - m["reserved_tokens"])
+    left_nano = (None if m["quota_nano_cny"] is None
+                 else m["quota_nano_cny"] - m["used_nano_cny"] - m["reserved_nano_cny"])
+    n = max(ctx.choices, 1)
+    if ctx.max_output_tokens is not None or ctx.endpoint == "embeddings":
+        output = _expected_output(ctx)
+    else:  # no limit asked: what the model may write, cut to what the quota covers
+        output = _model_max_output(ctx)
+        if left_tokens is not None:
+            output = min(output, (left_tokens - prompt) // n)
+        if left_nano is not None:
+            output = min(output, _affordable(ctx, prompt, left_nano) // n)
+        if output < 1:
+            return None
+    tokens = prompt + output * n
+    # only a CNY quota needs CNY held (and a token-only key's worst case could exceed BIGINT)
+    nano = 0 if left_nano is None else _expected_nano(ctx, prompt, output * n)
+    if left_nano is not None and nano > left_nano and ctx.max_output_tokens is None and output > 1:
+        output -= 1  # the CNY price was rounded up by a nano
+        tokens, nano = prompt + output * n, _expected_nano(ctx, prompt, output * n)
+    # "at least 1": an exhausted key admits nothing, even a free request
+    if left_tokens is not None and left_tokens < max(tokens, 1):
+        return None
+    if left_nano is not None and left_nano < max(nano, 1):
+        return None
+    return tokens, nano, output
+
+
 def _expected_nano(ctx: RequestContext, prompt: int, output: int) -> int:
     """The CNY to reserve: the serving provider's price when the gateway has chosen it, else
     OpenAI's price for the model asked (dearer than the providers banjia routes to)."""
+    if ctx.media is not None:  # a media request: what it will make, at the media rates
+        q = CATALOG_PRICES.quote_media(provider=None, provider_type=ctx.provider_type,
+                                       model=ctx.upstream_model, units=ctx.media, prompt=prompt,
+                                       at=ctx.started_at)
+        return to_nano(q.cost_cny or 0.0)
     u = Usage(prompt, output, 0, 0)
     cost = price_cny(ctx.provider_type, ctx.upstream_model, u)
     if cost is None:
@@ -89,11 +174,14 @@ def _rate_limited(key: KeyInfo, unit: str, wait: float) -> APIError:
 
 
 class StoreAccounting:
-    def __init__(self, db: Database, limiter: RateLimiter, *, flush_interval: float = 0.1) -> None:
+    def __init__(self, db: Database, limiter: RateLimiter, *, flush_interval: float = 0.1,
+                 journal_dir: Path | None = None, prices: Pricer = CATALOG_PRICES) -> None:
         self._db = db
         self._limiter = limiter
+        self.prices = prices  # the catalog with the config's pricing: overrides
         self.ledger = LedgerWriter(db, interval=flush_interval)
         self.instance_id = new_id("inst")
+        self._journal_dir = journal_dir
         self._task: asyncio.Task[None] | None = None
         self._started = False  # serving requests (not merely opened by the command line)
         self._closed = False
@@ -101,8 +189,37 @@ class StoreAccounting:
     async def start(self) -> None:
         self._started = True
         await self.heartbeat()
+        if self._journal_dir is not None:
+            self.ledger.journal = Journal.open(self._journal_dir, self.instance_id)
+            await self._recover(self._journal_dir)
         self.ledger.start()
         self._task = asyncio.get_running_loop().create_task(self._beat(), name="banjia-heartbeat")
+
+    async def _recover(self, directory: Path) -> None:
+        """Write the rows of processes that died with rows queued, and return their quota."""
+        own = self.ledger.journal.path if self.ledger.journal is not None else None
+        for dead in DeadJournal.find(directory, own):
+            entries = dead.entries()
+            for row, reserved in entries:
+                self.ledger.put(row, reserved=reserved)  # in this process's journal now
+            try:
+                await self.ledger.flush()
+                async with self._db.write() as conn:
+                    released = await release_where(
+                        conn, reservations.c.instance_id == dead.instance_id)
+                    await settle(conn, [], released)
+                    await conn.execute(instances.delete().where(instances.c.id == dead.instance_id))
+            except Exception as e:  # the rows stay queued here; the heartbeat returns the quota
+                log.warning("recovering the ledger journal %s failed: %r", dead.path.name, e)
+                released = []
+            if self.ledger.journal is not None or not self.ledger.pending:
+                dead.remove()
+            else:
+                dead.release()  # its rows are only in this process's memory: keep the file
+            if entries or released:
+                log.warning("a gateway process stopped without a shutdown: %d ledger rows "
+                            "recovered from its journal, %d reservations returned",
+                            len(entries), len(released))
 
     # -- the request path ------------------------------------------------------------------------
     async def admit(self, ctx: RequestContext) -> None:
@@ -111,6 +228,10 @@ class StoreAccounting:
             return
         res = Reservation(key_id=key.id)
         ctx.reservation = res
+        if ctx.max_output_tokens is not None and ctx.max_output_tokens > MAX_OUTPUT_TOKENS:
+            raise bad_request(f"Invalid 'max_tokens': it must be between 1 and {MAX_OUTPUT_TOKENS} "
+                              f"(got {ctx.max_output_tokens}).", param="max_tokens",
+                              code="invalid_value")
         prompt, output = max(ctx.prompt_tokens_estimate, 0), _expected_output(ctx)
         if key.rpm or key.tpm:
             adm = await self._limiter.acquire(key.id, key.rpm, key.tpm, prompt + output)
@@ -121,20 +242,42 @@ class StoreAccounting:
         limited = key.limited if isinstance(key, StoreKey) else True
         if not limited:
             return
-        tokens, nano = prompt + output, _expected_nano(ctx, prompt, output)
-        if not await self._reserve(ctx.request_id, key.id, tokens, nano):
-            raise await self._insufficient(key.id, tokens)
-        res.tokens, res.nano_cny, res.held = tokens, nano, True
+        plan = await self._reserve(ctx, key.id, prompt)
+        if plan is None and self.ledger.unsettled(key.id):
+            # requests of this key ended a moment ago and their quota is being settled: wait
+            # for that rather than refuse a request the quota covers
+            with contextlib.suppress(Exception):  # the writer logs and retries its failures
+                await self.ledger.flush()
+            plan = await self._reserve(ctx, key.id, prompt)
+        if plan is None:
+            least = output if ctx.max_output_tokens is not None or not output else 1
+            raise await self._insufficient(key.id, prompt + least * max(ctx.choices, 1))
+        res.tokens, res.nano_cny, res.output = plan
+        res.held = True
+        if ctx.max_output_tokens is None and ctx.endpoint != "embeddings":
+            ctx.output_cap = res.output
 
-    async def _reserve(self, request_id: str, key_id: str, tokens: int, nano: int) -> bool:
+    async def _reserve(self, ctx: RequestContext, key_id: str,
+                       prompt: int) -> tuple[int, int, int] | None:
         k = keys.c
         try:
             async with self._db.write() as conn:
+                await self._db.claim_write_lock(conn)
+                row = (await conn.execute(
+                    select(k.quota_tokens, k.used_tokens, k.reserved_tokens, k.quota_nano_cny,
+                           k.used_nano_cny, k.reserved_nano_cny)
+                    .where(k.id == key_id, k.revoked_at.is_(None)).with_for_update())).first()
+                if row is None:
+                    return None
+                plan = _plan(ctx, prompt, row)
+                if plan is None:
+                    return None
+                tokens, nano, _ = plan
+                # the row is locked; the conditions repeat the check in case it is not (a
+                # database without row locks) — the reservation must never exceed the quota
                 taken = await conn.execute(
                     update(keys).where(
                         k.id == key_id,
-                        k.revoked_at.is_(None),
-                        # "at least 1": an exhausted key admits nothing, even a free request
                         k.quota_tokens.is_(None)
                         | (k.quota_tokens - k.used_tokens - k.reserved_tokens >= max(tokens, 1)),
                         k.quota_nano_cny.is_(None)
@@ -142,13 +285,13 @@ class StoreAccounting:
                     ).values(reserved_tokens=k.reserved_tokens + tokens,
                              reserved_nano_cny=k.reserved_nano_cny + nano))
                 if taken.rowcount == 0:
-                    return False
+                    return None
                 await conn.execute(reservations.insert().values(
-                    request_id=request_id, key_id=key_id, tokens=tokens, nano_cny=nano,
+                    request_id=ctx.request_id, key_id=key_id, tokens=tokens, nano_cny=nano,
                     instance_id=self.instance_id, created_at=datetime.now(UTC)))
         except SQLAlchemyError as e:
             raise store_unavailable(e) from e
-        return True
+        return plan
 
     async def _insufficient(self, key_id: str, tokens: int) -> APIError:
         detail = ""
@@ -175,7 +318,7 @@ class StoreAccounting:
             log.warning("request %s ended after the store closed; its ledger row is lost",
                         ctx.request_id)
             return
-        row = ledger_row(ctx)
+        row = ledger_row(ctx, self.prices)
         res = ctx.reservation if isinstance(ctx.reservation, Reservation) else None
         if res is not None and ctx.key is not None and ctx.key.tpm:
             used = row["prompt_tokens"] + row["completion_tokens"]

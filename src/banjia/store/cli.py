@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from banjia.config import Config, load_config
-from banjia.errors import BanjiaError, bad_request
+from banjia.errors import APIError, BanjiaError, bad_request
 from banjia.store._store import Store, open_store, upgrade
 from banjia.store.keys import KeyRecord
 from banjia.store.reports import format_table, parse_since
@@ -107,8 +107,15 @@ def _run(args: argparse.Namespace, command: Command) -> int:
     try:
         return asyncio.run(main())
     except BanjiaError as e:
-        print(f"banjia: {e}", file=sys.stderr)
+        flag = _FLAGS.get(e.param or "") if isinstance(e, APIError) else None
+        print(f"banjia: {flag + ': ' if flag else ''}{e}", file=sys.stderr)
         return 1
+
+
+# the command-line option of each field the store checks, to name it in an error
+_FLAGS = {"quota_tokens": "--quota-tokens", "quota_cny": "--quota-cny", "models": "--models",
+          "rpm": "--rpm", "tpm": "--tpm", "expires_at": "--expires", "name": "--name",
+          "tokens": "--tokens", "cny": "--cny", "note": "--note", "since": "--since"}
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

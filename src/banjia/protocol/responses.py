@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, TypeAdapter, field_validator
 
 from banjia.errors import bad_request
-from banjia.protocol._base import OpenAIModel
+from banjia.protocol._base import Bool, OpenAIModel, Temperature, TokenLimit, TopLogprobs, TopP
 
 __all__ = [
     "FunctionCallItem",
@@ -148,7 +148,7 @@ class FunctionTool(OpenAIModel):
     name: str
     description: str | None = None
     parameters: dict[str, Any] | None = None
-    strict: bool | None = None
+    strict: Bool | None = None
 
 
 class NamedFunctionChoice(OpenAIModel):
@@ -178,7 +178,7 @@ class FormatJSONSchema(OpenAIModel):
     name: str
     json_schema: dict[str, Any] = Field(alias="schema")
     description: str | None = None
-    strict: bool | None = None
+    strict: Bool | None = None
 
 
 class TextConfig(OpenAIModel):
@@ -199,20 +199,21 @@ class ResponsesRequest(OpenAIModel):
 
     input: list[InputItem] = Field(default_factory=list)  # a string is one user message
     instructions: str | None = None
-    max_output_tokens: int | None = Field(default=None, ge=1)
+    max_output_tokens: TokenLimit | None = None
     metadata: dict[str, str] | None = None
     model: str
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: Bool | None = None
     previous_response_id: str | None = None
     reasoning: ReasoningConfig | None = None
     safety_identifier: str | None = None
-    store: bool | None = None
-    stream: bool | None = None
-    temperature: float | None = Field(default=None, ge=0, le=2)
+    store: Bool | None = None
+    stream: Bool | None = None
+    temperature: Temperature | None = None
     text: TextConfig | None = None
     tool_choice: Literal["none", "auto", "required"] | ToolChoice | None = None
     tools: list[FunctionTool] | None = None
-    top_p: float | None = Field(default=None, ge=0, le=1)
+    top_logprobs: TopLogprobs | None = None
+    top_p: TopP | None = None
     truncation: str | None = None
     user: str | None = None
 
@@ -272,7 +273,7 @@ def reject_unsupported(body: dict[str, Any]) -> None:
     tools = body.get("tools")
     for i, tool in enumerate(tools if isinstance(tools, list) else ()):
         kind = tool.get("type") if isinstance(tool, dict) else "function"  # not a dict: a schema error
-        if kind != "function":
+        if isinstance(kind, str) and kind != "function":  # not a string: a schema error too
             what = _HOSTED_TOOL_NAMES.get(str(kind), "hosted tools")
             raise bad_request(
                 f"The tool '{kind}' is not supported: banjia serves the Responses API over chat "
@@ -293,7 +294,7 @@ def reject_unsupported(body: dict[str, Any]) -> None:
     if isinstance(items, list):
         for i, item in enumerate(items):
             kind = item.get("type", "message") if isinstance(item, dict) else "message"
-            if kind not in _ITEM_TYPES:
+            if isinstance(kind, str) and kind not in _ITEM_TYPES:
                 raise bad_request(
                     f"Input items of type '{kind}' are not supported; send 'message', "
                     "'function_call', 'function_call_output' or 'reasoning' items.",

@@ -15,6 +15,7 @@ from banjia.context import Accounting, Authenticator, NullAccounting
 from banjia.errors import ConfigError
 from banjia.gateway import Gateway
 from banjia.providers import Provider
+from banjia.reasoning import build_reasoning
 from banjia.routing.dispatch import Dispatcher
 from banjia.routing.health import HealthProber
 from banjia.routing.presets import preset_aliases
@@ -23,7 +24,9 @@ from banjia.routing.router import Router
 from banjia.routing.state import RoutingState, SharedRoutingState
 from banjia.routing.telemetry import Telemetry
 from banjia.server.auth import MasterKeyAuth
+from banjia.settings import check_providers
 from banjia.transport import Transport
+from banjia.vendors import DESCRIPTORS
 
 __all__ = ["Runtime", "build_runtime", "build_state"]
 
@@ -52,6 +55,7 @@ class Runtime:
         if self.routing is not None:
             await self.routing.aclose()
         await self.accounting.aclose()
+        await self.gateway.reasoning.aclose()
         if self.store is not None:
             await self.store.aclose()
         for p in self.providers.values():
@@ -72,14 +76,15 @@ def provider_models(config: Config) -> dict[str, list[str]]:
     served: dict[str, list[str]] = {}
     for name, pc in config.providers.items():
         models = list(pc.models or [])
-        if pc.type == "local":
+        d = DESCRIPTORS.get(pc.type)
+        if d is not None and d.protocol == "local":
             models = ["default", *models]
         # an `openai`-type provider is any OpenAI-compatible server (vLLM, Ollama…): OpenAI's own
-        # catalog says nothing about what it serves
-        for m in catalog_models(pc.type) if pc.type != "openai" else ():
+        # catalog says nothing about what it serves (its descriptor's serves_catalog)
+        for m in catalog_models(pc.type) if d is not None and d.serves_catalog else ():
             if m not in models:
                 models.append(m)
-        if pc.type == "ark":
+        if d is not None and d.endpoint_ids:
             models.extend(m for m in pc.endpoints if m not in models)
         served[name] = models
     return served
@@ -92,13 +97,14 @@ async def build_runtime(
     accounting: Accounting | None = None,
 ) -> Runtime:
     r = config.routing
+    check_providers(config)  # however it was loaded: nothing is built from a provider of unknown type
     transport = Transport()
     providers = build_providers(config, transport)
     aliases: dict[str, Iterable[str | Iterable[str]]] = {}
     if r.presets:
         aliases.update(preset_aliases({name: pc.type for name, pc in config.providers.items()}))
     aliases.update(config.models)  # the configured chains win over the presets
-    router = Router(aliases, provider_models(config))
+    router = Router(aliases, provider_models(config), {n: pc.type for n, pc in config.providers.items()})
     store = None
     if auth is None or accounting is None:
         store = await _open_store(config)
@@ -116,14 +122,17 @@ async def build_runtime(
         providers,
         state,
         telemetry,
-        policy=RetryPolicy(retries=r.retries, backoff=r.retry_backoff, max_retry_after=r.max_retry_after),
+        policy=RetryPolicy.of(r),
         total_timeout=r.total_timeout,
         weights={name: pc.weight for name, pc in config.providers.items()},
     )
     capture = None
     if config.capture.enabled:
         capture = PromptCapture(config.capture.dir, config.capture.retention_days)
-    gateway = Gateway(providers, router, accounting, dispatcher=dispatcher, capture=capture)
+    gateway = Gateway(
+        providers, router, accounting, dispatcher=dispatcher, capture=capture,
+        reasoning=build_reasoning(config),
+    )
     await state.start()
     health = HealthProber(state, providers, telemetry, interval=r.health_interval, timeout=r.probe_timeout)
     health.start()

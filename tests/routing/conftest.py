@@ -1,21 +1,27 @@
-"""Fixtures for the routing tests: gateways with short timeouts, dead and silent upstreams."""
+"""Fixtures for the routing tests: gateways with short timeouts, dead, silent and counting
+upstreams."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
+import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from tests.conftest import fake_provider
 from tests.fakes.openai_fake import FakeOpenAI
-from tests.harness import MASTER_KEY, Gateway
+from tests.harness import MASTER_KEY, Gateway, _LoopThread
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello there world"}]
@@ -23,7 +29,7 @@ ECHO = "echo: hello there world"
 AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}
 
 # short per-provider timeouts keep every fault quick; the total bound is what clients rely on
-FAST = {"connect": 0.5, "first_byte": 0.5, "idle": 0.4, "total": 5}
+FAST = {"connect": 0.5, "first_byte": 0.5, "idle": 0.4, "stream": 5}
 
 
 @pytest.fixture(scope="session")
@@ -91,3 +97,75 @@ def eventually(cond: Callable[[], bool], timeout: float = 5.0, what: str = "cond
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+class CountingUpstream(_LoopThread):
+    """An OpenAI-dialect upstream on loopback that counts each request it has read, by the model
+    named in its body. The model's first word says how it answers:
+
+        ok      a chat completion, the connection kept alive
+        e503    503 overloaded
+        hangup  nothing: the connection closes once the request is read (and counted)
+        bye     a chat completion, then the connection closes (``closed`` is set once it has)
+    """
+
+    def __init__(self) -> None:
+        super().__init__("counting-upstream")
+        self.received: Counter[str] = Counter()
+        self.connections = 0
+        self.closed = threading.Event()
+        self.server: asyncio.Server = self.call(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port: int = self.server.sockets[0].getsockname()[1]
+
+    def provider(self, **extra: Any) -> dict[str, Any]:
+        return {"type": "openai", "base_url": f"http://127.0.0.1:{self.port}/v1", "api_key": "x",
+                "timeouts": FAST, **extra}
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        how = ""
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length:"))
+                model = str(orjson.loads(await reader.readexactly(length))["model"])
+                self.received[model] += 1
+                how = model.split("-")[0]
+                if how == "hangup":
+                    break
+                if how == "e503":
+                    body = orjson.dumps({"error": {"message": "overloaded", "type": "server_error"}})
+                    writer.write(b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+                                 b"content-length: %d\r\n\r\n%s" % (len(body), body))
+                    continue
+                body = orjson.dumps({
+                    "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": model,
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
+                                 "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                })
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                             b"content-length: %d\r\n\r\n%s" % (len(body), body))
+                await writer.drain()
+                if how == "bye":
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+            if how == "bye":
+                self.closed.set()
+
+    def stop(self) -> None:
+        self.server.close()
+        self.stop_loop()
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[CountingUpstream]:
+    u = CountingUpstream()
+    yield u
+    u.stop()

@@ -51,10 +51,12 @@ def test_bad_routing_values_are_named(routing: dict[str, object], where: str) ->
 
 def test_presets_map_openai_names_per_provider_type() -> None:
     aliases = preset_aliases({"qwen": "dashscope", "ds": "deepseek", "mine": "local"})
-    assert aliases["gpt-4o"] == [f"qwen/{PRESETS['dashscope']['gpt-4o']}", "ds/deepseek-chat", "mine/default"]
+    assert aliases["gpt-4o"] == [f"qwen/{PRESETS['dashscope']['gpt-4o']}",
+                                 f"ds/{PRESETS['deepseek']['gpt-4o']}", "mine/default"]
     assert aliases["o1"][0] == f"qwen/{PRESETS['dashscope']['o1']}"
     assert "ds/" not in " ".join(aliases["text-embedding-3-small"])  # DeepSeek has no embeddings
-    assert default_aliases(["deepseek", "local"])["gpt-4o"] == ["deepseek/deepseek-chat", "local/default"]
+    assert default_aliases(["deepseek", "local"])["gpt-4o"] == [f"deepseek/{PRESETS['deepseek']['gpt-4o']}",
+                                                                "local/default"]
 
 
 async def test_routing_presets_add_aliases_and_the_models_map_wins() -> None:
@@ -70,7 +72,7 @@ async def test_routing_presets_add_aliases_and_the_models_map_wins() -> None:
 
     rt = await build_runtime(cfg, auth=MasterKeyAuth(MASTER_KEY), accounting=NullAccounting())
     try:
-        assert rt.router.resolve("gpt-4o-mini")[0].key == "ds/deepseek-chat"
+        assert rt.router.resolve("gpt-4o-mini")[0].key == f"ds/{PRESETS['deepseek']['gpt-4o-mini']}"
         assert rt.router.resolve("gpt-4o")[0].key == "ds/deepseek-reasoner"
     finally:
         await rt.aclose()

@@ -1,4 +1,5 @@
-"""Config: ${VAR} substitution and validation messages that name the bad key."""
+"""Config: ${VAR} substitution and validation messages that name the bad key; the provider
+types checked by banjia.settings, and the embedded defaults."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from banjia.config import load_config, parse_config
 from banjia.errors import ConfigError
+from banjia.settings import check_providers, load_settings
 
 
 def test_variables_are_substituted(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -25,7 +27,9 @@ def test_default_values_in_variables(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unset_credential_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DASHSCOPE_API_KEY", raising=False)
     with pytest.raises(ConfigError, match=r"providers\.qwen\.api_key: .*DASHSCOPE_API_KEY"):
-        parse_config({"providers": {"qwen": {"type": "dashscope", "api_key": "${DASHSCOPE_API_KEY}"}}})
+        check_providers(
+            parse_config({"providers": {"qwen": {"type": "dashscope", "api_key": "${DASHSCOPE_API_KEY}"}}})
+        )
 
 
 def test_unknown_key_is_named() -> None:
@@ -37,7 +41,7 @@ def test_unknown_type_lists_the_known_ones() -> None:
     with pytest.raises(
         ConfigError, match=r"providers\.x\.type: unknown provider type 'nope' \(known: .*deepseek"
     ):
-        parse_config({"providers": {"x": {"type": "nope"}}})
+        check_providers(parse_config({"providers": {"x": {"type": "nope"}}}))
 
 
 def test_alias_to_a_missing_provider() -> None:
@@ -52,7 +56,7 @@ def test_alias_may_be_a_single_string() -> None:
 
 def test_openai_type_needs_a_base_url() -> None:
     with pytest.raises(ConfigError, match=r"providers\.mine\.base_url: required"):
-        parse_config({"providers": {"mine": {"type": "openai", "api_key": "x"}}})
+        check_providers(parse_config({"providers": {"mine": {"type": "openai", "api_key": "x"}}}))
 
 
 def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
@@ -67,8 +71,8 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
 def test_embedded_defaults_enable_vendors_whose_key_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BANJIA_CONFIG", raising=False)
     monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-ds")
-    cfg = load_config(None)
+    cfg = load_settings(None)
     assert cfg.providers["local"].type == "local"
     assert cfg.providers["deepseek"].api_key == "sk-ds"
-    assert cfg.models["gpt-4o"][0] == "deepseek/deepseek-chat"
+    assert cfg.models["gpt-4o"][0] == "deepseek/deepseek-v4-pro"  # the catalog's deepseek flagship preset
     assert cfg.models["gpt-4o-mini"][-1] == "local/default"

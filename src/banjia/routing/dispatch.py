@@ -3,13 +3,15 @@
 The order is the route's tiers, equals drawn by weight (:mod:`banjia.routing.balance`). Each
 entry is tried once, skipping open circuits (a half-open one is tried by the one request that
 claims its probe) and disabled providers (kept as a last resort: if nothing else answers, they are
-tried after all, and a success enables them again). Then the entries that failed transiently are
-tried once more, after their ``retry-after`` (capped) or a short back-off. Every attempt is
-bounded by what is left of ``total_timeout``, counted from the request's arrival, so a client
-never waits past it: with the bound reached the answer is a 504.
+tried after all, and a success enables them again). Then the entries that failed with RETRY are
+tried again, up to ``routing.retries`` times each, after their ``retry-after`` (capped) or a
+back-off (:class:`banjia.routing.retry.RetryPolicy`). Every attempt is bounded by what is left of
+``total_timeout``, counted from the request's arrival, so a client never waits past it: with the
+bound reached the answer is a 504.
 
-What each failure means is :func:`banjia.routing.retry.classify`'s business; this module applies
-it, keeps the circuits, metrics and logs informed, and raises the error the client should see.
+What each failure means is the error's :class:`~banjia.errors.Action`, read by
+:func:`banjia.routing.retry.classify`; this module applies it, keeps the circuits, metrics and
+logs informed, and raises the error the client should see.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class Dispatcher:
         held: list[Target] | None = None  # disabled providers, the last resort
         blocked: list[Target] | None = None  # open circuits
         moved_from: TargetStats | None = None
-        retried: set[str] | None = None
+        retried: dict[str, int] = {}  # entry → times it was retried
         i, n = 0, len(order)
         while True:
             forced = False
@@ -165,17 +167,19 @@ class Dispatcher:
                 return result, t
 
             action = classify(err)
-            if action is Action.FATAL:
-                state.success(t)  # it answered: the request was at fault, not the upstream
+            if action is Action.FAIL:
+                if isinstance(err, UpstreamError):
+                    state.success(t)  # it answered: the request was at fault, not the upstream
+                elif probing:
+                    state.release_probe(t)  # refused before reaching the upstream: no verdict
                 raise err
             if not (forced and action is Action.DISABLE and last is not None):
                 last = err  # (a last resort failing as before says less than the error before it)
             moved_from = stats
-            again = not forced and (retried is None or t.key not in retried)
-            delay = self._failed(ctx, t, err, action, stats, probing=probing, started=now, may_retry=again)
+            delay = self._failed(ctx, t, err, action, stats, probing=probing, started=now,
+                                 retried=None if forced else retried.get(t.key, 0))
             if delay is not None:
-                retried = retried or set()
-                retried.add(t.key)
+                retried[t.key] = retried.get(t.key, 0) + 1
                 later = later or []
                 later.append((t, time.monotonic() + delay))
 
@@ -193,9 +197,10 @@ class Dispatcher:
         *,
         probing: bool,
         started: float,
-        may_retry: bool,
+        retried: int | None,
     ) -> float | None:
-        """Record a failed attempt; the seconds before retrying the entry, or None."""
+        """Record a failed attempt; the seconds before retrying the entry, or None. ``retried``:
+        how often the entry was retried already (None: it may not be)."""
         state = self.state
         elapsed_ms = round((time.monotonic() - started) * 1000, 1)
         if action is Action.SKIP:
@@ -221,7 +226,7 @@ class Dispatcher:
             return None
         assert isinstance(err, UpstreamError)  # only those are transient
         circuit = state.failure(t)
-        delay = self.policy.delay(err) if may_retry and self.policy.retries > 0 else None
+        delay = self.policy.delay(err, retried) if retried is not None else None
         if circuit.open_until:
             delay = None
         event(log, logging.WARNING, "upstream_failed", request_id=_rid(ctx), provider=t.provider,
@@ -248,7 +253,7 @@ class Dispatcher:
 
     def after_first_byte(self, ctx: RequestContext, t: Target, e: APIError) -> None:
         """A stream broke after its first byte: no fallback, but the entry's health hears of it."""
-        if classify(e) is not Action.TRANSIENT:
+        if classify(e) not in (Action.RETRY, Action.NEXT):
             self.state.success(t)  # it answered; the request was at fault
             return
         stats = self.telemetry.target(t)
@@ -264,7 +269,7 @@ class Dispatcher:
             f"No upstream answered within {self.total_timeout:g} s "
             f"(tried: {', '.join(ctx.attempts) or t.key}).",
             provider=t.provider,
-            retryable=True,
+            action=Action.NEXT,
             code="upstream_timeout",
         )
 
@@ -286,9 +291,5 @@ class Dispatcher:
 def _unforeseen(t: Target, e: Exception) -> UpstreamError:
     """An exception a provider let through (instead of an UpstreamError): a transient failure."""
     if isinstance(e, TimeoutError):
-        status, code, what = 504, "upstream_timeout", "no answer within the time limit"
-    else:
-        status, code, what = 502, "upstream_error", f"the answer could not be read ({type(e).__name__})"
-    return UpstreamError(
-        status, f"Provider '{t.provider}': {what}", provider=t.provider, retryable=True, code=code
-    )
+        return UpstreamError.timeout(t.provider, "no answer within the time limit")
+    return UpstreamError.broken(t.provider, f"the answer could not be read ({type(e).__name__})")

@@ -78,6 +78,8 @@ class HealthProber:
         now = time.monotonic()
         due: list[tuple[str, Disabled]] = []
         for name, d in list(self.state.disabled.items()):
+            if name in self.state.unprobed:
+                continue  # an operator turned its probing off
             last = self._last.get(name)
             if last is None:
                 # the first probe waits an interval: the failure that disabled it is fresh

@@ -1,104 +1,53 @@
-"""Built-in aliases for OpenAI model names, used when no config file names its own ``models:``.
+"""Built-in aliases for OpenAI model names, used when no config file names its own ``models:``
+(and with ``routing.presets: true``).
 
-The embedded local model answers every OpenAI chat and embedding name, so an unmodified app works
-offline with no keys; a vendor whose key variable is set is tried first for the names it maps.
+The mapping is the catalog's (``catalog/models.yaml``, ``presets:``): each vendor names the model
+that stands in for each OpenAI role (flagship, small, reasoning, …), and every OpenAI reference
+model has a role. An OpenAI name that is not itself a reference model (a dated snapshot, a new
+point release) reaches its reference model by OpenAI's naming rules in the router
+(:mod:`banjia.catalog.openai_names`). The embedded local model answers every name, so an
+unmodified app works offline with no keys; a vendor whose key variable is set is tried first.
+A preset is used only where the type's descriptor (:mod:`banjia.vendors`) serves its endpoint.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["OPENAI_CHAT", "OPENAI_EMBEDDINGS", "PRESETS", "default_aliases", "preset_aliases"]
+from banjia.catalog import load_catalog, preset_role
+from banjia.vendors import DESCRIPTORS
 
-OPENAI_CHAT = (
-    "gpt-4o",
-    "gpt-4o-mini",
-    "gpt-4-turbo",
-    "gpt-4",
-    "gpt-3.5-turbo",
-    "o1",
-    "o3-mini",
-    "gpt-4.1",
-    "gpt-4.1-mini",
-)
-OPENAI_EMBEDDINGS = ("text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002")
+__all__ = [
+    "OPENAI_CHAT",
+    "OPENAI_EMBEDDINGS",
+    "PRESETS",
+    "default_aliases",
+    "preset_aliases",
+    "preset_for",
+]
 
-# vendor type → OpenAI name → the vendor's closest model (justified in catalog/models.yaml)
+_catalog = load_catalog()
+
+# the OpenAI reference models, in the catalog's order
+OPENAI_CHAT: tuple[str, ...] = tuple(m.id for m in _catalog.openai.values() if not m.is_embedding)
+OPENAI_EMBEDDINGS: tuple[str, ...] = tuple(m.id for m in _catalog.openai.values() if m.is_embedding)
+
+# vendor type → OpenAI reference model → the vendor's model for it (read-only view of the catalog)
 PRESETS: dict[str, dict[str, str]] = {
-    "dashscope": {
-        "gpt-4o": "qwen-plus",
-        "gpt-4o-mini": "qwen-turbo",
-        "gpt-4-turbo": "qwen-max",
-        "gpt-4": "qwen-max",
-        "gpt-3.5-turbo": "qwen-turbo",
-        "o1": "deepseek-r1",
-        "o3-mini": "deepseek-r1",
-        "gpt-4.1": "qwen-plus",
-        "gpt-4.1-mini": "qwen-turbo",
-        "text-embedding-3-small": "text-embedding-v3",
-        "text-embedding-3-large": "text-embedding-v3",
-        "text-embedding-ada-002": "text-embedding-v2",
-    },
-    "deepseek": {
-        "gpt-4o": "deepseek-chat",
-        "gpt-4o-mini": "deepseek-chat",
-        "gpt-4-turbo": "deepseek-chat",
-        "gpt-4": "deepseek-chat",
-        "gpt-3.5-turbo": "deepseek-chat",
-        "o1": "deepseek-reasoner",
-        "o3-mini": "deepseek-reasoner",
-        "gpt-4.1": "deepseek-chat",
-        "gpt-4.1-mini": "deepseek-chat",
-    },
-    "zhipu": {
-        "gpt-4o": "glm-4-plus",
-        "gpt-4o-mini": "glm-4-flash",
-        "gpt-4-turbo": "glm-4-plus",
-        "gpt-4": "glm-4-plus",
-        "gpt-3.5-turbo": "glm-4-flash",
-        "gpt-4.1": "glm-4-plus",
-        "gpt-4.1-mini": "glm-4-air",
-        "text-embedding-3-small": "embedding-3",
-        "text-embedding-3-large": "embedding-3",
-        "text-embedding-ada-002": "embedding-2",
-    },
-    "moonshot": {
-        "gpt-4o": "moonshot-v1-32k",
-        "gpt-4o-mini": "moonshot-v1-8k",
-        "gpt-4-turbo": "moonshot-v1-128k",
-        "gpt-3.5-turbo": "moonshot-v1-8k",
-    },
-    "siliconflow": {
-        "gpt-4o-mini": "Qwen/Qwen2.5-7B-Instruct",
-        "gpt-3.5-turbo": "Qwen/Qwen2.5-7B-Instruct",
-        "gpt-4o": "deepseek-ai/DeepSeek-V3",
-        "o1": "deepseek-ai/DeepSeek-R1",
-        "text-embedding-3-small": "BAAI/bge-m3",
-        "text-embedding-ada-002": "BAAI/bge-m3",
-    },
-    "qianfan": {
-        "gpt-4o": "ernie-4.0-turbo-128k",
-        "gpt-4o-mini": "ernie-speed-128k",
-        "gpt-3.5-turbo": "ernie-lite-8k",
-        "gpt-4-turbo": "ernie-4.0-turbo-128k",
-    },
-    "hunyuan": {
-        "gpt-4o": "hunyuan-turbo",
-        "gpt-4o-mini": "hunyuan-lite",
-        "gpt-3.5-turbo": "hunyuan-lite",
-        "gpt-4-turbo": "hunyuan-large",
-    },
-    "ark": {"gpt-4o": "doubao-pro-32k", "gpt-4o-mini": "doubao-lite-32k", "gpt-3.5-turbo": "doubao-lite-32k"},
-    "yi": {"gpt-4o": "yi-lightning", "gpt-4o-mini": "yi-lightning", "gpt-3.5-turbo": "yi-lightning"},
-    "baichuan": {
-        "gpt-4o": "Baichuan4-Turbo",
-        "gpt-4o-mini": "Baichuan4-Air",
-        "gpt-3.5-turbo": "Baichuan4-Air",
-    },
-    "stepfun": {"gpt-4o": "step-1-32k", "gpt-4o-mini": "step-1-flash", "gpt-3.5-turbo": "step-1-flash"},
-    "minimax": {"gpt-4o": "MiniMax-Text-01", "gpt-4o-mini": "MiniMax-Text-01"},
-    "spark": {"gpt-4o": "4.0Ultra", "gpt-4o-mini": "lite", "gpt-3.5-turbo": "lite"},
+    vendor: {name: reason.model for name, reason in by_name.items()}
+    for vendor, by_name in _catalog.presets.items()
 }
+
+
+def preset_for(provider_type: str, openai_name: str) -> str | None:
+    """The model a vendor's preset puts behind any OpenAI model name (by OpenAI's naming rules),
+    or None when the name is not an OpenAI one or the vendor has no model for its role."""
+    ref = _catalog.openai_model(openai_name)
+    by_role = _catalog.roles.get(provider_type)
+    if ref is None or by_role is None:
+        return None
+    found = preset_role(by_role, ref.role)
+    return found.model if found else None
 
 
 def default_aliases(providers: list[str]) -> dict[str, list[str]]:
@@ -108,17 +57,31 @@ def default_aliases(providers: list[str]) -> dict[str, list[str]]:
 
 
 def preset_aliases(providers: Mapping[str, str]) -> dict[str, list[str]]:
-    """Each OpenAI name → ``name/<preset model>`` for every configured provider (name → type) whose
-    type has a preset for it, in configuration order, then a local provider's default model."""
+    """Each OpenAI reference name → ``name/<preset model>`` for every configured provider (name →
+    type) whose type has a preset for it, in configuration order, then a local provider's default
+    model."""
     aliases: dict[str, list[str]] = {}
-    local = [name for name, type_ in providers.items() if type_ == "local"]
+    local = [name for name, type_ in providers.items() if _protocol(type_) == "local"]
     for openai_name in OPENAI_CHAT + OPENAI_EMBEDDINGS:
+        need = "embeddings" if openai_name in OPENAI_EMBEDDINGS else "chat"
         chain = [
             f"{name}/{PRESETS[type_][openai_name]}"
             for name, type_ in providers.items()
-            if openai_name in PRESETS.get(type_, {})
+            if openai_name in PRESETS.get(type_, {}) and _serves(type_, need)
         ]
         chain.extend(f"{name}/default" for name in local)
         if chain:
             aliases[openai_name] = chain
     return aliases
+
+
+def _protocol(provider_type: str) -> str | None:
+    d = DESCRIPTORS.get(provider_type)
+    return d.protocol if d is not None else None
+
+
+def _serves(provider_type: str, capability: str) -> bool:
+    """Whether the type's descriptor advertises ``capability``: a catalog preset for an endpoint the
+    type does not serve is never put in a chain."""
+    d = DESCRIPTORS.get(provider_type)
+    return d is not None and d.serves(capability)

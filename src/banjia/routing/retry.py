@@ -1,50 +1,29 @@
-"""What a failed attempt means for the rest of the request: give up, move on, or try again later.
+"""What a failed attempt means for the rest of the request, and when an entry is tried again.
 
-    FATAL     the request itself is at fault (bad parameter, content filter): every entry would
-              refuse it, so the client gets the error at once
-    SKIP      this entry cannot serve this request (a feature it lacks, a shorter context window);
-              another may — move on, and the entry is not counted as failing
-    DISABLE   the provider's account is unusable (credentials, balance): move on, and take the
-              provider out of rotation until a health probe sees it answer
-    TRANSIENT connection error, timeout, 429, 5xx, error inside a 200 body: move on, count a
-              failure for the circuit, and perhaps retry the entry once the chain is done
+Each failure carries its :class:`~banjia.errors.Action` (FAIL, SKIP, NEXT, RETRY, DISABLE), set
+where the error was made: by a named constructor of :class:`~banjia.errors.UpstreamError` or an
+adaptor's error table. Routing reads that field and nothing else — never the code the client sees.
+An error that is not an :class:`~banjia.errors.UpstreamError` is the request's fault: FAIL.
 
-Which one is decided from :class:`UpstreamError`'s ``retryable``/``disable`` (set by the
-adaptors' error tables) and the error code, never from message text.
+:class:`RetryPolicy` says whether and when an entry that failed with RETRY is tried again: up to
+``routing.retries`` times, after the upstream's ``retry-after`` (up to ``max_retry_after``) or an
+exponential back-off, always within ``routing.total_timeout``.
 """
 
 from __future__ import annotations
 
-import enum
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-from banjia.errors import APIError, UpstreamError
+from banjia.config import RoutingConfig
+from banjia.errors import Action, APIError, UpstreamError
 
 __all__ = ["Action", "RetryPolicy", "classify", "retry_after"]
 
-# codes meaning "not this entry" rather than "not this request"
-_CAPABILITY = frozenset(
-    {"unsupported_feature", "unsupported_endpoint", "context_length_exceeded", "model_not_found"}
-)
-
-
-class Action(enum.Enum):
-    FATAL = "fatal"
-    SKIP = "skip"
-    DISABLE = "disable"
-    TRANSIENT = "transient"
-
 
 def classify(e: APIError) -> Action:
-    if e.code in _CAPABILITY:
-        return Action.SKIP
-    if not isinstance(e, UpstreamError):
-        return Action.FATAL
-    if e.disable:
-        return Action.DISABLE
-    return Action.TRANSIENT if e.retryable else Action.FATAL
+    return e.action if isinstance(e, UpstreamError) else Action.FAIL
 
 
 def retry_after(e: APIError) -> float | None:
@@ -72,15 +51,23 @@ def retry_after(e: APIError) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    retries: int = 1  # extra attempts per entry
-    backoff: float = 0.25
-    max_retry_after: float = 5.0
+    """``routing.retries``, ``retry_backoff`` and ``max_retry_after``; their defaults are the
+    config's (:class:`~banjia.config.RoutingConfig`)."""
 
-    def delay(self, e: UpstreamError) -> float | None:
-        """Seconds before this entry may be tried again, or None: not worth retrying it."""
-        if e.code == "upstream_timeout":
-            return None  # it already cost a whole timeout; the next entry is a better bet
+    retries: int  # attempts of one entry after its first, for RETRY failures
+    backoff: float  # seconds before the first retry; doubled for each next one
+    max_retry_after: float  # a longer retry-after is not waited for
+
+    @classmethod
+    def of(cls, r: RoutingConfig) -> RetryPolicy:
+        return cls(retries=r.retries, backoff=r.retry_backoff, max_retry_after=r.max_retry_after)
+
+    def delay(self, e: UpstreamError, retried: int = 0) -> float | None:
+        """Seconds before an entry that failed with ``e`` is tried again, having been retried
+        ``retried`` times already; None: not again."""
+        if e.action is not Action.RETRY or retried >= self.retries:
+            return None
         wait = retry_after(e)
         if wait is None:
-            return self.backoff
+            return self.backoff * 2.0**retried
         return wait if wait <= self.max_retry_after else None

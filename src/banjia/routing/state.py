@@ -11,9 +11,10 @@ If Redis is unreachable, each replica keeps deciding on its own copy (a warning 
 minute) and picks the shared state up again when Redis is back.
 
 Redis layout, under ``prefix``: one hash ``state`` with fields ``f:<provider/model>`` (consecutive
-failures), ``o:<provider/model>`` (open until, ms on Redis's clock) and ``d:<provider>`` (disabled:
-JSON); keys ``probe:<provider/model>`` and ``health:<provider>`` (who probes, with an expiry); the
-channel ``events``.
+failures), ``o:<provider/model>`` (open until, ms on Redis's clock), ``d:<provider>`` (disabled:
+JSON) and ``n:<provider>`` (automatic probing turned off by an operator); keys
+``probe:<provider/model>`` and ``health:<provider>`` (who probes, with an expiry); the channel
+``events``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class RoutingState:
         self.clock = clock
         self.circuits: dict[str, Circuit] = {}
         self.disabled: dict[str, Disabled] = {}
+        # providers the health prober leaves alone: an operator turned their probing off
+        self.unprobed: set[str] = set()
         # half-open probes in flight here: key → when the claim lapses (a probe whose request
         # vanished without a verdict must not block the circuit for good)
         self._probing: dict[str, float] = {}
@@ -117,6 +120,18 @@ class RoutingState:
         self._push_enable(provider)
         return True
 
+    def set_probing(self, provider: str, on: bool) -> bool:
+        """Let the health prober probe ``provider`` while it is disabled, or not; False if that
+        was already so."""
+        if on == (provider not in self.unprobed):
+            return False
+        if on:
+            self.unprobed.discard(provider)
+        else:
+            self.unprobed.add(provider)
+        self._push_probing(provider, on)
+        return True
+
     async def claim_health(self, provider: str, ttl: float) -> bool:
         """True for the one replica that probes ``provider`` in this interval."""
         return True
@@ -145,6 +160,9 @@ class RoutingState:
         return None
 
     def _push_enable(self, provider: str) -> None:
+        return None
+
+    def _push_probing(self, provider: str, on: bool) -> None:
         return None
 
 
@@ -281,6 +299,18 @@ class SharedRoutingState(RoutingState):
 
         self._spawn(self._guard(push()))
 
+    def _push_probing(self, provider: str, on: bool) -> None:
+        async def push() -> None:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                if on:
+                    pipe.hdel(self._hash, "n:" + provider)
+                else:
+                    pipe.hset(self._hash, "n:" + provider, "1")
+                pipe.publish(self._channel, f"n\t{provider}\t{int(on)}")
+                await pipe.execute()
+
+        self._spawn(self._guard(push()))
+
     async def claim_health(self, provider: str, ttl: float) -> bool:
         try:
             got = await asyncio.wait_for(
@@ -316,6 +346,12 @@ class SharedRoutingState(RoutingState):
             self.disabled[provider] = _disabled(payload)
         elif kind == "e":
             self.disabled.pop(rest, None)
+        elif kind == "n":
+            provider, _, on = rest.partition("\t")
+            if on == "1":
+                self.unprobed.discard(provider)
+            else:
+                self.unprobed.add(provider)
 
     async def sync(self) -> None:
         """Re-read the whole shared state."""
@@ -326,6 +362,7 @@ class SharedRoutingState(RoutingState):
         self._offset = int(secs) + int(micros) / 1e6 - time.time()
         circuits: dict[str, Circuit] = {}
         disabled: dict[str, Disabled] = {}
+        unprobed: set[str] = set()
         for name, value in fields.items():
             kind, _, key = name.partition(":")
             if kind == "f":
@@ -334,8 +371,11 @@ class SharedRoutingState(RoutingState):
                 circuits.setdefault(key, Circuit()).open_until = self._local_ms(float(value))
             elif kind == "d":
                 disabled[key] = _disabled(value)
+            elif kind == "n":
+                unprobed.add(key)
         self.circuits = circuits
         self.disabled = disabled
+        self.unprobed = unprobed
 
     async def _listen(self) -> None:
         backoff = 0.1

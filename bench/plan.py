@@ -5,13 +5,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["B1", "B1_NOSTORE", "BN", "DIRECT", "LITELLM", "LOADGEN_CPU", "Plan", "Scenario", "plan_for"]
+__all__ = ["B1", "B1_NOSTORE", "BASE", "BN", "DIRECT", "LITELLM", "LOADGEN_CPU", "Plan", "Scenario",
+           "alt_target", "plan_for"]
 
 DIRECT = "direct"
 B1 = "banjia-1w"
 BN = "banjia-nw"
 B1_NOSTORE = "banjia-1w-nostore"
 LITELLM = "litellm"
+# banjia 1 worker from another tree (``--baseline``: the commit a change is measured against), and
+# banjia 1 worker with another HTTP client behind its transport (``--transports``); both run in
+# every scenario banjia 1w runs in, interleaved with it
+BASE = "banjia-1w-base"
+
+
+def alt_target(transport: str) -> str:
+    return f"banjia-1w-{transport}"
+
 
 # the load generator's CPU (taskset -c); every server is left to the scheduler
 LOADGEN_CPU = 0

@@ -16,14 +16,27 @@ from typing import Any
 
 from bench.load import LoadStats
 from bench.local import Generation
-from bench.plan import B1, B1_NOSTORE, BN, DIRECT, LITELLM
+from bench.plan import B1, B1_NOSTORE, BASE, BN, DIRECT, LITELLM
 
 __all__ = ["finish", "local_summary", "render", "rss_summary"]
 
 REPO = Path(__file__).resolve().parent.parent
 _COLUMNS = (DIRECT, B1, BN, B1_NOSTORE, LITELLM)
 _LABELS = {DIRECT: "direct", B1: "banjia 1w", BN: "banjia Nw", B1_NOSTORE: "banjia 1w no store",
-           LITELLM: "LiteLLM"}
+           LITELLM: "LiteLLM", BASE: "banjia 1w baseline"}
+_ALT = "banjia-1w-"  # banjia 1w with another HTTP client (bench.plan.alt_target)
+
+
+def _columns(r: dict[str, Any]) -> list[str]:
+    """The fixed columns, with the baseline and the other HTTP clients after banjia 1w."""
+    seen = {col for s in r["scenarios"].values() for col in s["targets"]}
+    extra = sorted(c for c in seen if c == BASE or (c.startswith(_ALT) and c not in _COLUMNS))
+    ordered = [DIRECT, B1, *extra, BN, B1_NOSTORE, LITELLM]
+    return [c for c in ordered if c in seen]
+
+
+def _label(col: str) -> str:
+    return _LABELS.get(col) or f"banjia 1w {col.removeprefix(_ALT)}"
 
 
 # -- pieces computed during the run -------------------------------------------------------------
@@ -162,6 +175,14 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
          0.95, True),
         ("N workers vs 1, non-stream 32 conns", "≥ 1.7×", _ratio(_get(r, *ns32, BN, "rps"), b1), 1.7, True),
     ]
+    if _get(r, *ns32, BASE) is not None:  # a --baseline run: the speed targets are ratios to it
+        s32 = ("scenarios", "stream_c32", "targets")
+        rows += [
+            ("1w non-stream 32 conns vs baseline", "≥ 2×", _ratio(b1, _get(r, *ns32, BASE, "rps")), 2.0,
+             True),
+            ("1w stream 32 conns vs baseline", "≥ 3×",
+             _ratio(_get(r, *s32, B1, "rps"), _get(r, *s32, BASE, "rps")), 3.0, True),
+        ]
     out = []
     for name, target, value, bound, higher in rows:
         met = None if value is None else (value >= bound if higher else value <= bound)
@@ -221,14 +242,15 @@ def render(r: dict[str, Any]) -> str:
         f"store: {r['store']}",
         "",
     ]
-    cols = [col for col in _COLUMNS if any(col in s["targets"] for s in r["scenarios"].values())]
+    cols = _columns(r)
     table = [
-        _row(["scenario", "metric", *(_LABELS[col] for col in cols), "banjia/direct", "banjia/LiteLLM"]),
+        _row(["scenario", "metric", *(_label(col) for col in cols), "banjia/direct", "banjia/LiteLLM"]),
         _row(["---"] * (len(cols) + 4)),
     ]
     for s in r["scenarios"].values():
         t = s["targets"]
-        for metric, key in (("req/s", "rps"), ("p50 ms", "p50_ms"), ("p99 ms", "p99_ms")):
+        for metric, key in (("req/s", "rps"), ("p50 ms", "p50_ms"), ("p99 ms", "p99_ms"),
+                            ("µs CPU/req", "cpu_us_per_req")):
             vals = [_get(t, col, key) for col in cols]
             b1 = _get(t, B1, key)
             table.append(_row([s["title"], metric, *(_fmt(v) for v in vals),

@@ -20,7 +20,19 @@ from bench import install, report
 from bench.client import Connection, HTTPError
 from bench.load import LoadSpec, LoadStats, load_tool, run_load
 from bench.local import DirectModel, Generation, through_gateway
-from bench.plan import B1, B1_NOSTORE, BN, DIRECT, LITELLM, LOADGEN_CPU, Plan, Scenario, plan_for
+from bench.plan import (
+    B1,
+    B1_NOSTORE,
+    BASE,
+    BN,
+    DIRECT,
+    LITELLM,
+    LOADGEN_CPU,
+    Plan,
+    Scenario,
+    alt_target,
+    plan_for,
+)
 from bench.procs import Server, free_port, rss_bytes, start, stop, wait_ready
 from bench.targets import (
     BANJIA_KEY,
@@ -30,8 +42,10 @@ from bench.targets import (
     MODEL,
     REPO,
     Target,
+    alt_argv,
     banjia_argv,
     banjia_config,
+    baseline_argv,
     chat_body,
     fake_argv,
     litellm_argv,
@@ -47,11 +61,16 @@ def _say(msg: str) -> None:
 
 
 class Bench:
-    def __init__(self, plan: Plan, work: Path, *, litellm: bool, local: bool) -> None:
+    def __init__(self, plan: Plan, work: Path, *, litellm: bool, local: bool, baseline: Path | None = None,
+                 transports: tuple[str, ...] = ()) -> None:
         self.plan = plan
         self.work = work
         self.want_litellm = litellm
         self.want_local = local
+        self.baseline = baseline
+        self.transports = transports
+        # measured wherever banjia 1w is: the baseline tree and the other HTTP clients
+        self.extra = ((BASE,) if baseline else ()) + tuple(alt_target(t) for t in transports)
         self.workers = max(2, os.cpu_count() or 2)
         self.servers: dict[str, Server] = {}
         self.targets: dict[str, Target] = {}
@@ -84,6 +103,23 @@ class Bench:
         cfg.write_text(banjia_config(port, fake_port, w / "unused.db", 1, threads))
         self.servers[B1_NOSTORE] = start(B1_NOSTORE, nostore_argv(cfg, port), port, w, cwd=REPO)
         self.targets[B1_NOSTORE] = Target(B1_NOSTORE, "banjia 1w no store", port, auth)
+        if self.baseline is not None:
+            port = free_port()
+            cfg = w / f"{BASE}.yaml"
+            cfg.write_text(banjia_config(port, fake_port, w / f"{BASE}.db", 1, threads))
+            path = os.pathsep.join(p for p in (str(self.baseline / "src"), os.environ.get("PYTHONPATH")) if p)
+            self.servers[BASE] = start(BASE, baseline_argv(cfg, port), port, w, env={"PYTHONPATH": path},
+                                       cwd=w)
+            self.targets[BASE] = Target(BASE, f"banjia 1w {self.baseline.name}", port, auth)
+        for transport in self.transports:
+            name = alt_target(transport)
+            port = free_port()
+            cfg = w / f"{name}.yaml"
+            cfg.write_text(banjia_config(port, fake_port, w / f"{name}.db", 1, threads))
+            path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+            env = {"PYTHONPATH": path, "BENCH_BASELINE": str(self.baseline or "")}
+            self.servers[name] = start(name, alt_argv(transport, cfg, port), port, w, env=env, cwd=w)
+            self.targets[name] = Target(name, f"banjia 1w {transport}", port, auth)
 
     async def _wait_all(self) -> None:
         body = chat_body(stream=False)
@@ -94,7 +130,7 @@ class Bench:
             try:
                 await wait_ready(server, CHAT_PATH, body, self.targets[name].headers, timeout)
             except RuntimeError as e:
-                if name in (LITELLM, B1_NOSTORE):  # optional comparisons: the run goes on without them
+                if name in (LITELLM, B1_NOSTORE, *self.extra):  # optional: the run goes on without them
                     self.results["notes"].append(f"{name} did not start: {str(e).splitlines()[0]}")
                     _say(f"{name} did not start; going on without it:\n{e}")
                     stop(server)
@@ -132,7 +168,7 @@ class Bench:
         scenarios = [s for s in self.plan.scenarios if s.connections > 1]
         for scenario in scenarios[: 1 if self.plan.mode == "quick" else None]:
             for name in names:
-                if name in scenario.targets and name in self.targets:
+                if name in self._names(scenario) and name in self.targets:
                     await run_load(self._spec(self.targets[name], scenario, self.plan.warmup_seconds),
                                    LOADGEN_CPU)
 
@@ -140,7 +176,7 @@ class Bench:
         runs: dict[str, dict[str, list[LoadStats]]] = {s.key: {} for s in self.plan.scenarios}
         for r in range(self.plan.rounds):
             for scenario in self.plan.scenarios:
-                names = [n for n in scenario.targets if n in self.targets]
+                names = [n for n in self._names(scenario) if n in self.targets]
                 k = r % len(names)
                 for name in names[k:] + names[:k]:  # rotate so no target always runs first
                     stats = await run_load(self._spec(self.targets[name], scenario, self.plan.seconds),
@@ -160,10 +196,13 @@ class Bench:
                 "targets": {name: _summary(stats) for name, stats in runs[scenario.key].items()},
             }
 
+    def _names(self, scenario: Scenario) -> tuple[str, ...]:
+        return scenario.targets + (self.extra if B1 in scenario.targets else ())
+
     # -- time to first byte -------------------------------------------------------------------
     async def _ttfb(self) -> None:
         body = chat_body(stream=True)
-        names = [n for n in (DIRECT, B1, BN, LITELLM) if n in self.targets]
+        names = [n for n in (DIRECT, B1, BN, LITELLM, *self.extra) if n in self.targets]
         got: dict[str, list[float]] = {n: [] for n in names}
         totals: dict[str, list[float]] = {n: [] for n in names}
         for r in range(self.plan.ttfb_rounds):
@@ -269,7 +308,8 @@ class Bench:
             lap("rounds")
             await self._ttfb()
             lap("ttfb")
-            self._stop(LITELLM, BN, B1_NOSTORE)  # idle, but nothing else should run beside the next two
+            # idle, but nothing else should run beside the next two
+            self._stop(LITELLM, BN, B1_NOSTORE, *self.extra)
             await self._soak()
             lap("soak")
             if self.want_local:
@@ -346,6 +386,13 @@ def main(argv: list[str] | None = None) -> int:
                                                    "bench/results-quick.json with --quick)")
     parser.add_argument("--no-litellm", action="store_true", help="skip LiteLLM (no install, no run)")
     parser.add_argument("--no-local", action="store_true", help="skip the local model scenario")
+    parser.add_argument("--baseline", type=Path, metavar="TREE",
+                        help="also measure banjia 1w from TREE/src (e.g. `git worktree add TREE COMMIT`), "
+                             "interleaved with this tree's, for old-vs-new ratios")
+    parser.add_argument("--transports", default="", metavar="NAMES",
+                        help="also measure banjia 1w with these HTTP clients behind its transport, "
+                             "comma-separated: aiohttp, httpcore, pyreqwest, http1 (the --baseline "
+                             "tree's client) (bench/transports.py)")
     args = parser.parse_args(argv)
     plan = plan_for(args.quick)
     out: Path = args.out or REPO / "bench" / ("results-quick.json" if args.quick else "results.json")
@@ -354,7 +401,9 @@ def main(argv: list[str] | None = None) -> int:
         install.ensure_litellm()  # one-time; outside the timed run
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="banjia-bench-") as d:
-        bench = Bench(plan, Path(d), litellm=not args.no_litellm, local=not args.no_local)
+        transports = tuple(t for t in args.transports.split(",") if t)
+        bench = Bench(plan, Path(d), litellm=not args.no_litellm, local=not args.no_local,
+                      baseline=args.baseline.resolve() if args.baseline else None, transports=transports)
         results = asyncio.run(bench.run())
     results["mode"] = plan.mode
     results["plan"] = {k: v for k, v in vars(plan).items() if k != "scenarios"}

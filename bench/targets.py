@@ -17,8 +17,10 @@ __all__ = [
     "LITELLM_KEY",
     "MODEL",
     "Target",
+    "alt_argv",
     "banjia_argv",
     "banjia_config",
+    "baseline_argv",
     "chat_body",
     "fake_argv",
     "litellm_argv",
@@ -83,6 +85,18 @@ def banjia_argv(config: Path, port: int, workers: int) -> list[str]:
     exe = Path(sys.executable).with_name("banjia")
     return [str(exe), "serve", "--config", str(config), "--port", str(port), "--workers", str(workers),
             "--log-level", "warning"]
+
+
+def baseline_argv(config: Path, port: int) -> list[str]:
+    """``banjia serve``, 1 worker, from whatever tree ``PYTHONPATH`` puts first."""
+    code = "import sys; from banjia.cli import main; sys.exit(main())"
+    return [sys.executable, "-c", code, "serve", "--config", str(config), "--port", str(port),
+            "--workers", "1", "--log-level", "warning"]
+
+
+def alt_argv(transport: str, config: Path, port: int) -> list[str]:
+    return [sys.executable, "-m", "bench.alt", transport, "serve", "--config", str(config),
+            "--port", str(port), "--workers", "1", "--log-level", "warning"]
 
 
 def nostore_argv(config: Path, port: int) -> list[str]:

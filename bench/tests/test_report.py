@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench.load import LoadSpec, LoadStats, _script
-from bench.plan import B1, BN, DIRECT, LITELLM
-from bench.report import rss_summary, targets
+from bench.plan import B1, BASE, BN, DIRECT, LITELLM, alt_target
+from bench.report import _columns, rss_summary, targets
 
 
 def _stats(requests: int = 1000) -> LoadStats:
@@ -53,3 +53,21 @@ def test_targets_compare_banjia_with_direct_litellm_and_one_worker() -> None:
     assert got["RSS band after warm-up (%)"] == (3.0, True)
     assert got["local tokens/s, banjia vs direct"] == (0.96, True)
     assert got["N workers vs 1, non-stream 32 conns"] == (1.8, True)
+
+
+def test_with_a_baseline_the_speed_targets_are_ratios_to_it() -> None:
+    results: dict[str, Any] = {
+        "scenarios": {
+            "nonstream_c32": {"targets": {B1: {"rps": 3_000.0}, BASE: {"rps": 1_000.0}}},
+            "stream_c32": {"targets": {B1: {"rps": 1_200.0}, BASE: {"rps": 600.0}}},
+        },
+    }
+    got = {t["target"]: (t["measured"], t["met"]) for t in targets(results)}
+    assert got["1w non-stream 32 conns vs baseline"] == (3.0, True)
+    assert got["1w stream 32 conns vs baseline"] == (2.0, False)
+
+
+def test_the_baseline_and_other_clients_are_columns_after_banjia_1w() -> None:
+    results: dict[str, Any] = {"scenarios": {"s": {"targets": {
+        DIRECT: {}, B1: {}, alt_target("aiohttp"): {}, BASE: {}, BN: {}}}}}
+    assert _columns(results) == [DIRECT, B1, alt_target("aiohttp"), BASE, BN]

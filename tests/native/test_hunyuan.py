@@ -19,6 +19,7 @@ from tencentcloud.hunyuan.v20230901 import hunyuan_client, models
 
 from banjia.adaptors.base import UpstreamResponse
 from banjia.adaptors.hunyuan import HunyuanAdaptor, StopScanner, tc3_authorization
+from banjia.config import TimeoutsConfig
 from banjia.errors import APIError, UpstreamError
 from banjia.protocol.chat import ChatRequest
 from banjia.transport import Timeouts, Transport
@@ -241,7 +242,7 @@ def test_non_streaming_answer(client: openai.OpenAI, fake: FakeHunyuan) -> None:
     assert r.choices[0].finish_reason == "stop"
     assert r.usage is not None and (r.usage.prompt_tokens, r.usage.completion_tokens) == (3, 4)
     seen = fake.state.requests[-1]
-    assert seen.headers["X-TC-Region"] == "ap-guangzhou"
+    assert {k.lower(): v for k, v in seen.headers.items()}["x-tc-region"] == "ap-guangzhou"
 
 
 def test_stream_reassembles_with_a_usage_chunk(client: openai.OpenAI) -> None:
@@ -391,7 +392,7 @@ async def test_stale_timestamp_is_rejected_as_signature_expire(fake: FakeHunyuan
     up = await stale.chat_request(chat(messages=user("hi")), "hunyuan-lite", stream=False)
     transport = Transport()
     try:
-        resp = await transport.send(up, Timeouts(), "hy")
+        resp = await transport.send(up, Timeouts(**TimeoutsConfig().model_dump()), "hy")
     finally:
         await transport.aclose()
     with pytest.raises(UpstreamError) as e:

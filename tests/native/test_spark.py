@@ -16,6 +16,7 @@ import openai
 import pytest
 
 from banjia.adaptors.spark import MODELS, SparkAdaptor, signed_query
+from banjia.config import TimeoutsConfig
 from banjia.errors import APIError, UpstreamError
 from banjia.protocol.chat import ChatRequest
 from banjia.transport import Timeouts, Transport
@@ -360,7 +361,7 @@ async def test_stale_date_is_refused_at_the_handshake(fake: FakeSpark) -> None:
     up = await stale.chat_request(chat(messages=user("hi")), "lite", stream=True)
     transport = Transport()
     try:
-        opened = await transport.open_stream(up, Timeouts(), "sp")
+        opened = await transport.open_stream(up, Timeouts(**TimeoutsConfig().model_dump()), "sp")
     finally:
         await transport.aclose()
     assert opened.status == 403 and fake.state.handshakes[-1] == 403

@@ -8,7 +8,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from banjia.catalog import CAPABILITIES, Catalog, ModelInfo, VendorModels, load_catalog
+from banjia.catalog import (
+    CAPABILITIES,
+    ROLES,
+    Catalog,
+    ModelInfo,
+    VendorModels,
+    load_catalog,
+    preset_role,
+)
+from banjia.pricing import Rates, Schedule
 
 __all__ = ["models_json", "providers_json", "render_models", "render_providers"]
 
@@ -49,7 +58,7 @@ def render_providers(console: Console) -> None:
         base = p["base_url"] or ("(required)" if p["base_url_required"] else "—")
         table.add_row(
             escape(p["type"]),
-            escape(p["title"]),
+            escape(p["title"] + (f" → {p['legacy']}" if p.get("legacy") else "")),
             escape(", ".join(p["credentials"]) or "—"),
             escape(base),
             escape(", ".join(p["key_env"]) or "—"),
@@ -74,8 +83,28 @@ def providers_json() -> dict[str, Any]:
             "base_url_required": spec.base_url_required,
             "key_env": list(spec.key_env),
             "catalog_models": len(vendor.models) if vendor else 0,
+            **_descriptor_facts(spec.type),
         })
     return {"providers": out}
+
+
+def _descriptor_facts(provider_type: str) -> dict[str, Any]:
+    """What the type's descriptor (banjia.vendors) adds: capabilities, thinking, legacy status."""
+    from banjia.vendors import CAPABILITIES as VENDOR_CAPS
+    from banjia.vendors import DESCRIPTORS
+
+    d = DESCRIPTORS.get(provider_type)
+    if d is None:
+        return {}
+    t = d.thinking
+    return {
+        "capabilities": [c for c in VENDOR_CAPS if c in d.capabilities],
+        "thinking": None if t is None else {"switch": t.switch, "replay": t.replay},
+        "list_models": d.list_models,
+        "legacy": d.legacy,
+        "bases": dict(d.bases),
+        "quirks": list(d.quirks),
+    }
 
 
 # -- the models table ---------------------------------------------------------------------------
@@ -84,16 +113,18 @@ def providers_json() -> dict[str, Any]:
 def _models_table(catalog: Catalog, vendor: str | None) -> Table:
     table = Table(
         title="Model catalog" + (f": {vendor}" if vendor else ""),
-        caption=f"Prices: CNY per million tokens (USD at {catalog.usd_cny:g}). "
-                f"{_UNCONFIRMED} some figure unconfirmed; see `--format json` notes.",
+        caption=f"Prices: CNY per million tokens in force today (USD at {catalog.usd_cny:g}); "
+                "tiered: by prompt size, banded: by time of day (the first tier / the off-peak "
+                f"band shown). {_UNCONFIRMED} unconfirmed; `--format json` has every dated "
+                "price with its source URL.",
     )
     table.add_column("type")
     table.add_column("model", overflow="fold")
     table.add_column("context", justify="right")
-    table.add_column("max out", justify="right")
     table.add_column("capabilities")
     table.add_column("CNY in / out per M", justify="right")
-    table.add_column("price date")
+    table.add_column("since")
+    table.add_column("source", overflow="fold")
     for v in _vendors(catalog, vendor):
         if v.same_as is not None and vendor is None:
             # the full list is one --vendor away; repeating it would bury the rest
@@ -103,13 +134,14 @@ def _models_table(catalog: Catalog, vendor: str | None) -> Table:
         for i, m in enumerate(v.models):
             table.add_row(
                 escape(v.type) if i == 0 else "",
-                escape(m.id),
+                escape(m.id) + (escape(f" (retired {m.retired} -> {m.successor})")
+                                if m.retired_on() else ""),
                 _tokens(m.context_window),
-                _tokens(m.max_output),
                 ", ".join(c for c in CAPABILITIES if c in m.capabilities)
                 + (" (stream only)" if m.stream_only else ""),
                 _price(m),
-                (m.price_date or "—") + (_UNCONFIRMED if m.unconfirmed else ""),
+                (m.price_date or "—") + (_UNCONFIRMED if m.price_unconfirmed else ""),
+                escape(_host(m.price_source)),
                 end_section=i == len(v.models) - 1,
             )
     return table
@@ -123,14 +155,29 @@ def _same_as_summary(catalog: Catalog, v: VendorModels) -> str:
 
 
 def _price(m: ModelInfo) -> str:
-    if m.input_cny == 0 and (m.output_cny == 0 or (m.is_embedding and m.output_cny is None)):
+    s = m.price
+    if s is None:
+        return "?"
+    r = s.list_rates
+    # media models price what they make (images, characters of speech input, seconds of audio)
+    media = [(v, unit) for v, unit in ((s.per_image, "image"), (s.per_million_chars, "M chars"),
+                                       (s.per_audio_second, "second")) if v is not None]
+    if media and r.input is None:
+        return "free" if all(v == 0 for v, _ in media) else ", ".join(f"{v:g} / {u}" for v, u in media)
+    if r.input == 0 and (r.output == 0 or (not m.is_chat and r.output is None)):
         return "free"
-    cin = _num(m.input_cny)
-    if m.cached_input_cny is not None:
-        cin += f" (hit {_num(m.cached_input_cny)})"
-    if m.is_embedding and not m.is_chat:
-        return cin
-    return f"{cin} / {_num(m.output_cny)}"
+    cin = _num(r.input)
+    if r.cache_read is not None:
+        cin += f" (hit {_num(r.cache_read)})"
+    text = cin if not m.is_chat else f"{cin} / {_num(r.output)}"
+    return text if s.shape == "flat" else f"{text} {s.shape}"
+
+
+def _host(url: str | None) -> str:
+    """A source URL shortened to its host and path for the table (the JSON has it whole)."""
+    if not url:
+        return "—"
+    return url.removeprefix("https://").removeprefix("www.")
 
 
 def _num(x: float | None) -> str:
@@ -139,6 +186,21 @@ def _num(x: float | None) -> str:
 
 def _tokens(n: int | None) -> str:
     return "—" if n is None else f"{n:,}"
+
+
+def _schedule_dict(s: Schedule) -> dict[str, Any]:
+    def rates(r: Rates) -> dict[str, float | None]:
+        return {"input": r.input, "output": r.output, "cache_read": r.cache_read,
+                "cache_write": r.cache_write}
+
+    return {
+        "date": s.date, "source": s.source, "unconfirmed": s.unconfirmed, "note": s.note,
+        **rates(s.rates), "batch": s.batch,
+        "tiers": [{"up_to": t.up_to, **rates(t.rates)} for t in s.tiers],
+        "bands": [{"when": b.describe(), **rates(b.rates)} for b in s.bands],
+        "per_image": s.per_image, "per_audio_second": s.per_audio_second,
+        "per_million_chars": s.per_million_chars,
+    }
 
 
 def _model_dict(m: ModelInfo) -> dict[str, Any]:
@@ -152,8 +214,12 @@ def _model_dict(m: ModelInfo) -> dict[str, Any]:
         "output_cny_per_m": m.output_cny,
         "cached_input_cny_per_m": m.cached_input_cny,
         "price_date": m.price_date,
-        "unconfirmed": m.unconfirmed,
+        "price_source": m.price_source,
+        "prices": [_schedule_dict(s) for s in m.prices],
+        "unconfirmed": m.unconfirmed or m.price_unconfirmed,
         "stream_only": m.stream_only,
+        "retired": m.retired,
+        "successor": m.successor,
         "note": m.note,
     }
 
@@ -163,28 +229,28 @@ def _model_dict(m: ModelInfo) -> dict[str, Any]:
 
 def _presets_table(catalog: Catalog, vendor: str | None) -> Table:
     table = Table(title="OpenAI model presets" + (f": {vendor}" if vendor else ""),
-                  caption="Used when no config file names its own models: aliases.")
-    table.add_column("OpenAI model")
+                  caption="Used when no config file names its own models: aliases (and with "
+                          "routing.presets: true). Every OpenAI model name reaches a role by "
+                          "OpenAI's naming rules (dated snapshots, sizes, point releases).")
+    table.add_column("role")
+    table.add_column("OpenAI models", overflow="fold")
     table.add_column("type")
     table.add_column("model", overflow="fold")
-    table.add_column("context (vendor / OpenAI)", justify="right")
     table.add_column("why", overflow="fold")
-    rows = _preset_rows(catalog, vendor)
-    for i, (name, v, model, reason) in enumerate(rows):
-        info = catalog.model(v, model)
-        ref = catalog.openai_model(name)
-        context = (f"{_tokens(info.context_window if info else None)} / "
-                   f"{_tokens(ref.context_window if ref else None)}")
-        first = i == 0 or rows[i - 1][0] != name
-        last = i == len(rows) - 1 or rows[i + 1][0] != name
-        table.add_row(escape(name) if first else "", escape(v), escape(model), context,
-                      escape(reason), end_section=last)
+    for role in ROLES:
+        names = [m.id for m in catalog.openai.values() if m.role == role]
+        rows = [(v, r) for v, by_role in catalog.roles.items()
+                if (vendor is None or v == vendor) and (r := preset_role(by_role, role))]
+        for i, (v, r) in enumerate(rows):
+            table.add_row(role if i == 0 else "", escape(", ".join(names)) if i == 0 else "",
+                          escape(v), escape(r.model), escape(r.reason),
+                          end_section=i == len(rows) - 1)
     return table
 
 
 def _preset_rows(catalog: Catalog, vendor: str | None) -> list[tuple[str, str, str, str]]:
     """(OpenAI name, vendor, model, reason) in the order clients meet them: OpenAI names as
-    presets.py lists them, then vendors as presets.py orders them."""
+    presets.py lists them, then vendors as the catalog orders them."""
     from banjia.routing.presets import OPENAI_CHAT, OPENAI_EMBEDDINGS, PRESETS
 
     rows = []

@@ -47,10 +47,22 @@ def test_request_goes_to_the_vendor_base_with_bearer_auth() -> None:
     assert up.headers["Authorization"] == "Bearer k"
 
 
-def test_minimax_v2_uses_its_own_path() -> None:
+def test_minimax_uses_the_openai_path_on_api_minimaxi_com() -> None:
     req = validate(ChatRequest, {"model": "a", "messages": [{"role": "user", "content": "x"}]})
-    up = asyncio.run(adaptor("minimax").chat_request(req, "abab6.5s-chat", stream=False))
-    assert up.url.endswith("/v1/text/chatcompletion_v2")
+    up = asyncio.run(adaptor("minimax").chat_request(req, "MiniMax-M2.7", stream=False))
+    assert up.url == "https://api.minimaxi.com/v1/chat/completions"
+
+
+def test_spark_x1_goes_to_the_v2_base_and_other_models_to_v1() -> None:
+    req = validate(ChatRequest, {"model": "a", "messages": [{"role": "user", "content": "x"}]})
+    x1 = asyncio.run(adaptor("spark").chat_request(req, "x1", stream=False))
+    lite = asyncio.run(adaptor("spark").chat_request(req, "lite", stream=False))
+    assert x1.url == "https://spark-api-open.xf-yun.com/v2/chat/completions"
+    assert lite.url == "https://spark-api-open.xf-yun.com/v1/chat/completions"
+
+
+def test_siliconflow_max_tokens_is_not_capped() -> None:
+    assert build("siliconflow", {"max_completion_tokens": 16384})["max_tokens"] == 16384
 
 
 def test_model_is_replaced_and_unknown_fields_kept() -> None:

@@ -1,7 +1,10 @@
 """Provider types: the OpenAI-dialect vendors (data) and one module per native protocol.
 
-A native module declares ``SPEC = ProviderSpec(...)``; :func:`registry` finds it by scanning this
-package, so adding a protocol is one new module (plus its fake and tests) and nothing else.
+Every type's facts (credentials, base URL, capabilities, thinking, legacy status) are its descriptor
+in :mod:`banjia.vendors.table`. A native module declares ``SPEC = ProviderSpec.of(type, build)``;
+:func:`registry` finds it by scanning this package, so the code that builds, checks
+(:mod:`banjia.settings`) and lists providers needs no change for a new protocol. What does: its
+descriptor, its fake and tests, and its models, prices and presets in ``catalog/models.yaml``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from banjia.adaptors.base import Adaptor, Fetch
+from banjia.vendors import DESCRIPTORS, Descriptor
 
 if TYPE_CHECKING:
     from banjia.config import ProviderConfig
@@ -33,6 +37,26 @@ class ProviderSpec:
     build: Callable[[str, ProviderConfig, Transport], Provider]
     base_url_required: bool = False
 
+    @classmethod
+    def of(
+        cls, provider_type: str, build: Callable[[str, ProviderConfig, Transport], Provider]
+    ) -> ProviderSpec:
+        """The spec of ``provider_type`` with its facts from the type's descriptor (banjia.vendors)."""
+        d = DESCRIPTORS[provider_type]
+        return cls(
+            type=d.type,
+            title=d.title,
+            credentials=d.credentials,
+            key_env=d.key_env,
+            base_url=d.base_url,
+            build=build,
+            base_url_required=d.base_url_required,
+        )
+
+    @property
+    def descriptor(self) -> Descriptor:
+        return DESCRIPTORS[self.type]
+
 
 def http_provider(
     name: str,
@@ -43,17 +67,20 @@ def http_provider(
 ) -> Provider:
     """A provider that sends over HTTP/WebSocket: ``make(fetch, base_url)`` builds its adaptor."""
     from banjia.providers import HTTPProvider
-    from banjia.transport import Timeouts
+    from banjia.transport import Egress, Timeouts
 
     t = cfg.timeouts
-    timeouts = Timeouts(connect=t.connect, first_byte=t.first_byte, idle=t.idle, total=t.total)
+    timeouts = Timeouts(connect=t.connect, first_byte=t.first_byte, idle=t.idle, stream=t.stream)
+    egress = Egress(proxy=cfg.proxy, ca_file=cfg.ca_file, http2=cfg.http2,
+                    max_connections=cfg.pool.max_connections, max_idle=cfg.pool.max_idle,
+                    keepalive=cfg.pool.keepalive)
     holder: list[HTTPProvider] = []
 
     async def fetch(req):  # type: ignore[no-untyped-def]
         return await holder[0].fetch(req)
 
     adaptor = make(fetch, (cfg.base_url or default_base_url).rstrip("/"))
-    p = HTTPProvider(name, cfg.type, adaptor, transport, timeouts)
+    p = HTTPProvider(name, cfg.type, adaptor, transport, timeouts, egress)
     holder.append(p)
     return p
 
@@ -71,23 +98,12 @@ def _compat_specs() -> list[ProviderSpec]:
                 lambda fetch, base: OpenAICompatAdaptor(
                     name, fetch, v, base_url=base, api_key=cfg.api_key, endpoints=cfg.endpoints
                 ),
-                v.base_url,
+                DESCRIPTORS[v.type].base_url,
             )
 
         return build
 
-    return [
-        ProviderSpec(
-            type=v.type,
-            title=v.title,
-            credentials=("api_key",) if v.type != "openai" else (),
-            key_env=v.key_env[:1],
-            base_url=v.base_url,
-            build=builder(v),
-            base_url_required=v.type == "openai",
-        )
-        for v in VENDORS.values()
-    ]
+    return [ProviderSpec.of(v.type, builder(v)) for v in VENDORS.values()]
 
 
 @cache

@@ -8,6 +8,7 @@ from typing import Any
 
 from banjia.protocol.chat import ChatRequest
 from banjia.providers import unsupported
+from banjia.vendors import thinking_for
 
 __all__ = ["THINKING_SWITCHES", "StopScanner", "reject_unsupported", "thinking_switch"]
 
@@ -30,22 +31,31 @@ def _dashscope(effort: str, stream: bool) -> dict[str, Any]:
     return {"enable_thinking": stream and effort not in ("none", "minimal")}
 
 
-def _zhipu(effort: str, stream: bool) -> dict[str, Any]:
+def _thinking_type(effort: str, stream: bool) -> dict[str, Any]:
+    # Zhipu GLM, Moonshot Kimi K2.x, Volcengine Doubao: thinking: {type: enabled|disabled},
+    # no effort levels, so "minimal" means off as OpenAI's lowest setting all but does
     return {"thinking": {"type": "disabled" if effort in ("none", "minimal") else "enabled"}}
 
 
+def _enable_thinking(effort: str, stream: bool) -> dict[str, Any]:
+    # SiliconFlow (Qwen3, GLM and DeepSeek hosted there): enable_thinking, streamed or not
+    return {"enable_thinking": effort not in ("none", "minimal")}
+
+
+# switch kind (a descriptor's ``thinking.switch``, banjia.vendors.table) → its body fields
 THINKING_SWITCHES: Mapping[str, Callable[[str, bool], dict[str, Any]]] = {
     "openai": lambda effort, stream: {"reasoning_effort": effort},
     "deepseek": _deepseek,
     "dashscope": _dashscope,
-    "dashscope-native": _dashscope,
-    "zhipu": _zhipu,
+    "thinking_type": _thinking_type,
+    "enable_thinking": _enable_thinking,
 }
 
 
 def thinking_switch(vendor_type: str, effort: Any, stream: bool) -> dict[str, Any]:
     """The body fields that stand for ``reasoning_effort`` at this vendor ({} if it has none)."""
-    switch = THINKING_SWITCHES.get(vendor_type)
+    thinking = thinking_for(vendor_type)
+    switch = THINKING_SWITCHES.get(thinking.switch) if thinking and thinking.switch else None
     if switch is None or not isinstance(effort, str):
         return {}
     return switch(effort, stream)

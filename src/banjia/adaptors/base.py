@@ -17,16 +17,17 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import orjson
 
-from banjia.errors import APIError, UpstreamError
+from banjia.errors import Action, UpstreamError
 from banjia.protocol.chat import ChatRequest
 from banjia.protocol.completions import CompletionRequest
 from banjia.protocol.embeddings import EmbeddingRequest
+from banjia.transport import UpstreamRequest, UpstreamResponse
 
 __all__ = [
     "Adaptor",
@@ -40,38 +41,41 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True)
-class UpstreamRequest:
-    url: str
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    method: str = "POST"
-    # a WebSocket protocol: ``body`` is sent as one text frame and each frame received is an event
-    websocket: bool = False
-
-
-@dataclass(slots=True)
-class UpstreamResponse:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return orjson.loads(self.body)
-
-
+# UpstreamRequest (what an adaptor builds) and UpstreamResponse (what it parses) are the
+# transport's types, handed on from here: an adaptor imports its whole interface from this module.
+# Fetch sends an auxiliary request through the core (see the module's docstring).
 Fetch = Callable[[UpstreamRequest], Awaitable[UpstreamResponse]]
 
 
 @dataclass(frozen=True, slots=True)
 class ErrorRule:
-    """What an upstream error becomes for the client."""
+    """What an upstream error becomes: for the client (status, code, type) and for routing
+    (:meth:`action`)."""
 
     status: int
     code: str | None = None
     type: str | None = None
     retryable: bool | None = None  # None: decided by the status (429 and 5xx retry)
     disable: bool = False  # auth/balance: the provider is unusable until someone acts
+
+    def action(self) -> Action:
+        """The routing action this row means. The table states the OpenAI side; this is the one
+        place where it is read for routing: a capability code says "not this entry" (SKIP), a
+        504 "not worth the same wait again" (NEXT)."""
+        if self.disable:
+            return Action.DISABLE
+        if self.code in _NOT_THIS_ENTRY:
+            return Action.SKIP
+        retryable = self.retryable if self.retryable is not None else self.status == 429 or self.status >= 500
+        if not retryable:
+            return Action.FAIL
+        return Action.NEXT if self.status == 504 else Action.RETRY
+
+
+# OpenAI codes saying that this model or provider cannot serve the request, where another may
+_NOT_THIS_ENTRY = frozenset(
+    {"unsupported_feature", "unsupported_endpoint", "context_length_exceeded", "model_not_found"}
+)
 
 
 # keys: a vendor error code/type (str or int); "__status_<n>" for a bare HTTP status
@@ -116,9 +120,6 @@ class StreamTranslator(ABC):
 class Adaptor(ABC):
     """One vendor protocol. ``provider`` is the configured name, used in error messages."""
 
-    # capabilities the core checks before translating (a clear 400 instead of a vendor error)
-    supports_tools: bool = True
-    supports_embeddings: bool = True
     # the upstream reports usage in streams (else the core counts tokens locally)
     stream_usage: bool = True
     # no non-streaming call exists (WebSocket protocols): the core collects the stream
@@ -147,8 +148,8 @@ class Adaptor(ABC):
 
     # -- embeddings ---------------------------------------------------------------------------
     async def embeddings_request(self, req: EmbeddingRequest, model: str) -> UpstreamRequest:
-        raise APIError(
-            400,
+        raise UpstreamError.unsupported(
+            self.provider,
             f"Provider '{self.provider}' does not serve embeddings.",
             code="unsupported_endpoint",
             param="model",
@@ -212,9 +213,6 @@ class Adaptor(ABC):
             rule = self.error_table.get(lowered) or self.error_table.get(lowered.split(".")[0])
         if rule is None:
             rule = self.error_table.get(f"__status_{status}") or map_status(status)
-        retryable = (
-            rule.retryable if rule.retryable is not None else (rule.status == 429 or rule.status >= 500)
-        )
         shown_code = rule.code or (str(code) if code is not None else None)
         text = message or f"HTTP {status}"
         if rule.status == 401:
@@ -230,11 +228,10 @@ class Adaptor(ABC):
             rule.status,
             text,
             provider=self.provider,
-            retryable=retryable,
+            action=rule.action(),
             type=rule.type or _type_for(rule.status),
             code=shown_code,
             headers=out_headers,
-            disable=rule.disable,
         )
 
 

@@ -470,13 +470,4 @@ def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
     )
 
 
-SPEC = ProviderSpec(
-    type="dashscope-native",
-    title="Alibaba DashScope (native API)",
-    credentials=("api_key",),
-    # no variable of its own: DASHSCOPE_API_KEY already enables the compatible-mode "dashscope"
-    # type in the embedded defaults; the native protocol is chosen in a config file
-    key_env=(),
-    base_url="https://dashscope.aliyuncs.com",
-    build=_build,
-)
+SPEC = ProviderSpec.of("dashscope-native", _build)

@@ -39,6 +39,7 @@ from banjia.adaptors.base import (
 from banjia.adaptors.vendors import AUTH, CONTENT_FILTER, QUOTA, RATE
 from banjia.protocol.chat import ChatRequest, chat_completion, choice, text_of, usage
 from banjia.providers import unsupported
+from banjia.vendors import DESCRIPTORS
 
 if TYPE_CHECKING:
     from banjia.config import ProviderConfig
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SPEC", "HunyuanAdaptor", "tc3_authorization"]
 
-DEFAULT_BASE_URL = "https://hunyuan.tencentcloudapi.com"
+DEFAULT_BASE_URL = DESCRIPTORS["hunyuan-tc3"].base_url
 SERVICE = "hunyuan"
 ACTION = "ChatCompletions"
 VERSION = "2023-09-01"
@@ -143,7 +144,6 @@ def tc3_authorization(
 
 # -- the adaptor ---------------------------------------------------------------------------------
 class HunyuanAdaptor(Adaptor):
-    supports_embeddings = False
     stream_has_done = False
     error_table = HUNYUAN_ERRORS
 
@@ -461,12 +461,4 @@ def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
     )
 
 
-SPEC = ProviderSpec(
-    type="hunyuan-tc3",
-    title="Tencent Hunyuan (native API 3.0, TC3-HMAC-SHA256)",
-    # region is optional for this action (X-TC-Region, providers.md §4a): sent when configured
-    credentials=("secret_id", "secret_key"),
-    key_env=("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"),  # the SDK's own variables
-    base_url=DEFAULT_BASE_URL,
-    build=_build,
-)
+SPEC = ProviderSpec.of("hunyuan-tc3", _build)

@@ -40,6 +40,7 @@ from banjia.adaptors.base import (
 from banjia.adaptors.vendors import AUTH, MINIMAX_ERRORS, QUOTA, RATE, Clamp
 from banjia.protocol.chat import ChatRequest, ToolCall, chat_completion, choice, text_of, usage
 from banjia.tokens import estimate_text
+from banjia.vendors import DESCRIPTORS
 
 if TYPE_CHECKING:
     from banjia.config import ProviderConfig
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SPEC", "MiniMaxProAdaptor"]
 
-DEFAULT_BASE_URL = "https://api.minimax.chat"
+DEFAULT_BASE_URL = DESCRIPTORS["minimax-pro"].base_url
 PATH = "/v1/text/chatcompletion_pro"
 BOT_NAME = "Assistant"
 USER_NAME = "User"
@@ -79,7 +80,6 @@ _FINISH = {"stop": "stop", "length": "length", "max_output": "length", "function
 
 
 class MiniMaxProAdaptor(Adaptor):
-    supports_embeddings = False
     stream_has_done = False
     error_table = MINIMAX_PRO_ERRORS
 
@@ -328,11 +328,4 @@ def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
     )
 
 
-SPEC = ProviderSpec(
-    type="minimax-pro",
-    title="MiniMax ChatCompletion Pro",
-    credentials=("api_key", "group_id"),
-    key_env=("MINIMAX_API_KEY", "MINIMAX_GROUP_ID"),
-    base_url=DEFAULT_BASE_URL,
-    build=_build,
-)
+SPEC = ProviderSpec.of("minimax-pro", _build)

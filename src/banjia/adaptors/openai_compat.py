@@ -26,6 +26,7 @@ from banjia.errors import UpstreamError
 from banjia.protocol.chat import ChatRequest
 from banjia.protocol.completions import CompletionRequest
 from banjia.protocol.embeddings import EmbeddingRequest
+from banjia.vendors import DESCRIPTORS
 
 __all__ = ["OpenAICompatAdaptor", "normalize_usage"]
 
@@ -54,12 +55,12 @@ class OpenAICompatAdaptor(Adaptor):
     ) -> None:
         super().__init__(provider, fetch)
         self.vendor = vendor
+        self.descriptor = DESCRIPTORS.get(vendor.type)  # thinking rules, per-model bases
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.endpoints = dict(endpoints or {})
         self.error_table = vendor.error_table
         self.stream_usage = vendor.stream_usage
-        self.supports_embeddings = vendor.embeddings_path is not None
         self._finish = {**_FINISH, **vendor.finish_map}
 
     # -- requests -----------------------------------------------------------------------------
@@ -106,15 +107,13 @@ class OpenAICompatAdaptor(Adaptor):
             effort = body.pop("reasoning_effort")
             for k, val in thinking_switch(v.type, effort, stream).items():
                 body.setdefault(k, val)  # a vendor field the client set itself wins
-        if (
-            v.type == "dashscope"
-            and not stream
-            and model.startswith("qwen3")
-            and "enable_thinking" not in body
-        ):
+        d = self.descriptor
+        off = d is not None and not stream and d.thinking_off_unless_streamed(model)
+        if off and "enable_thinking" not in body:
             # Qwen3 on DashScope refuses non-streaming calls unless thinking is off (providers.md §2)
             body["enable_thinking"] = False
-        return UpstreamRequest(self.base_url + v.chat_path, orjson.dumps(body), self.headers())
+        base = d.base_for(self.base_url, model) if d is not None else self.base_url
+        return UpstreamRequest(base + v.chat_path, orjson.dumps(body), self.headers())
 
     async def embeddings_request(self, req: EmbeddingRequest, model: str) -> UpstreamRequest:
         if self.vendor.embeddings_path is None:
@@ -122,6 +121,8 @@ class OpenAICompatAdaptor(Adaptor):
         body = req.wire()
         body["model"] = self.upstream_model(model)
         body.pop("encoding_format", None)  # floats upstream; the core encodes what the client asked
+        if self.vendor.type != "openai" and req.has_token_input():
+            body["input"] = req.texts()  # only OpenAI-type servers take token ids; the rest get text
         return UpstreamRequest(
             self.base_url + self.vendor.embeddings_path, orjson.dumps(body), self.headers()
         )

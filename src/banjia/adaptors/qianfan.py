@@ -163,7 +163,6 @@ _ERRORS: dict[str | int, ErrorRule] = {
 class QianfanAdaptor(Adaptor):
     error_table = MappingProxyType(_ERRORS)
     stream_has_done = False
-    supports_embeddings = False
 
     def __init__(
         self,
@@ -254,13 +253,11 @@ class QianfanAdaptor(Adaptor):
             return ErnieModel(self.endpoints[key], True, 0)
         info = MODELS.get(ALIASES.get(key, key))
         if info is None:
-            raise UpstreamError(
-                404,
+            raise UpstreamError.unsupported(
+                self.provider,
                 f"Provider '{self.provider}' (Qianfan v1) has no model '{model}'. Known models: "
                 f"{', '.join(sorted(MODELS))}; a self-deployed service is added under 'endpoints'.",
-                provider=self.provider,
-                retryable=True,
-                type="invalid_request_error",
+                status=404,
                 code="model_not_found",
                 param="model",
             )
@@ -270,11 +267,10 @@ class QianfanAdaptor(Adaptor):
         info = self.model_info(model)
         tools = _functions(req)
         if tools and not info.functions:
-            raise APIError(
-                400,
+            raise UpstreamError.unsupported(
+                self.provider,
                 f"Provider '{self.provider}': the model '{model}' does not support function calling "
                 "(tools) on Qianfan v1; use ERNIE 3.5 or ERNIE 4.0.",
-                code="unsupported_feature",
                 param="tools",
             )
         system, messages = conversation(req, functions=info.functions, provider=self.provider)
@@ -595,11 +591,4 @@ def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
     )
 
 
-SPEC = ProviderSpec(
-    type="qianfan-v1",
-    title="Baidu Qianfan v1 (ERNIE, OAuth access token)",
-    credentials=("api_key", "secret_key"),
-    key_env=("QIANFAN_AK", "QIANFAN_SK"),  # the official SDK's variables for this key pair
-    base_url="https://aip.baidubce.com",
-    build=_build,
-)
+SPEC = ProviderSpec.of("qianfan-v1", _build)

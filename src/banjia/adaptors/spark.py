@@ -42,6 +42,7 @@ from banjia.adaptors.vendors import AUTH, SPARK_ERRORS, Clamp
 from banjia.errors import not_found
 from banjia.protocol.chat import ChatRequest, text_of, usage
 from banjia.providers import unsupported
+from banjia.vendors import DESCRIPTORS
 
 if TYPE_CHECKING:
     from banjia.config import ProviderConfig
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MODELS", "SPEC", "SparkAdaptor", "signed_query"]
 
-DEFAULT_BASE_URL = "wss://spark-api.xf-yun.com"
+DEFAULT_BASE_URL = DESCRIPTORS["spark-ws"].base_url
 
 # model (the domain, matched case-insensitively) → (path, domain); providers.md §6a
 MODELS: Mapping[str, tuple[str, str]] = MappingProxyType(
@@ -93,7 +94,6 @@ def signed_query(*, host: str, path: str, api_key: str, api_secret: str, date: s
 
 
 class SparkAdaptor(Adaptor):
-    supports_embeddings = False
     stream_only = True
     stream_has_done = False
     error_table = SPARK_WS_ERRORS
@@ -297,12 +297,4 @@ def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
     )
 
 
-SPEC = ProviderSpec(
-    type="spark-ws",
-    title="iFlytek Spark (WebSocket, signed URL)",
-    credentials=("app_id", "api_key", "api_secret"),
-    # the variables the official sparkai SDK reads
-    key_env=("IFLYTEK_SPARK_APP_ID", "IFLYTEK_SPARK_API_KEY", "IFLYTEK_SPARK_API_SECRET"),
-    base_url=DEFAULT_BASE_URL,
-    build=_build,
-)
+SPEC = ProviderSpec.of("spark-ws", _build)

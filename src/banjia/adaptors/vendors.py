@@ -1,8 +1,9 @@
 """OpenAI-dialect vendors as data: where they live, which key they take, how they deviate.
 
-Adding a vendor that speaks OpenAI's wire format is one entry here (plus its models in
-``catalog/models.yaml``). Each quirk is a field the generic adaptor in
-:mod:`banjia.adaptors.openai_compat` reads; sources are in ../shared/docs/providers.md.
+Adding a vendor that speaks OpenAI's wire format is one entry here, its descriptor in
+:mod:`banjia.vendors.table` (credentials, base URL, capabilities, thinking; what the provider type
+is built from) and its models in ``catalog/models.yaml``. Each quirk is a field the generic adaptor in
+:mod:`banjia.adaptors.openai_compat` reads; sources are in docs/providers.md.
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ class Vendor:
     endpoint_map: bool = False  # Ark: model names map to per-account endpoint ids
     # (message fragment, code) for the rare vendor whose message is the only signal
     message_codes: tuple[tuple[str, str], ...] = ()
+    # thinking models that refuse (400) a history whose assistant tool-call messages lost their
+    # reasoning_content: banjia puts it back (banjia.reasoning); every other vendor has it removed
+    reasoning_replay: bool = False
+    # what such a vendor gets when banjia does not know the reasoning (expired, other gateway):
+    # thinking switched off for that turn, or an empty reasoning_content
+    reasoning_unknown: Literal["disable_thinking", "empty"] = "disable_thinking"
 
 
 _ZHIPU_ERRORS: dict[str | int, ErrorRule] = {
@@ -132,6 +139,9 @@ VENDORS: dict[str, Vendor] = {
             ("DEEPSEEK_API_KEY",),
             "DeepSeek",
             embeddings_path=None,
+            # thinking mode checks the history only while thinking: {"thinking": {"type": "disabled"}}
+            # (api-docs.deepseek.com/guides/thinking_mode) lets the turn through without it
+            reasoning_replay=True,
             error_table={
                 "__status_402": QUOTA,  # insufficient balance
                 "__status_422": ErrorRule(400, "invalid_value", "invalid_request_error"),
@@ -143,6 +153,10 @@ VENDORS: dict[str, Vendor] = {
             ("MOONSHOT_API_KEY",),
             "Moonshot Kimi",
             embeddings_path=None,
+            # kimi-k2-thinking has no switch to turn thinking off, so an unknown reasoning is sent
+            # as an empty string (the field present is what the check wants; unconfirmed)
+            reasoning_replay=True,
+            reasoning_unknown="empty",
             temperature=Clamp(0, 1),
             error_table={
                 "content_filter": CONTENT_FILTER,
@@ -157,8 +171,7 @@ VENDORS: dict[str, Vendor] = {
             "siliconflow",
             "https://api.siliconflow.cn/v1",
             ("SILICONFLOW_API_KEY",),
-            "SiliconFlow",
-            max_tokens_cap=4096,
+            "SiliconFlow",  # no max_tokens cap since 2026: it may equal the context length
         ),
         Vendor(
             "yi",
@@ -215,12 +228,24 @@ VENDORS: dict[str, Vendor] = {
             "Tencent Hunyuan (OpenAI-compatible)",
             finish_map=_SENSITIVE,
         ),
+        # TokenHub: Tencent's newer OpenAI-compatible endpoint (Hy3 and hosted models)
+        Vendor(
+            "tokenhub",
+            "https://tokenhub.tencentmaas.com/v1",
+            ("TOKENHUB_API_KEY",),
+            "Tencent TokenHub",
+            finish_map=_SENSITIVE,
+        ),
+        Vendor(
+            "mimo", "https://api.xiaomimimo.com/v1", ("MIMO_API_KEY",), "Xiaomi MiMo", embeddings_path=None
+        ),
         Vendor(
             "zhipu",
             "https://open.bigmodel.cn/api/paas/v4",
             ("ZHIPU_API_KEY", "ZHIPUAI_API_KEY"),
             "Zhipu GLM",
             temperature=Clamp(0, 1),
+            reasoning_replay=True,  # GLM-5 / GLM-4.7 thinking; thinking {"type": "disabled"} if unknown
             top_p=Clamp(0, 1, open_low=True, open_high=True),
             finish_map=_SENSITIVE,
             error_table=_ZHIPU_ERRORS,
@@ -238,10 +263,9 @@ VENDORS: dict[str, Vendor] = {
         ),
         Vendor(
             "minimax",
-            "https://api.minimax.chat/v1",
+            "https://api.minimaxi.com/v1",
             ("MINIMAX_API_KEY",),
-            "MiniMax (chatcompletion_v2)",
-            chat_path="/text/chatcompletion_v2",
+            "MiniMax (OpenAI-compatible)",
             embeddings_path=None,
             temperature=Clamp(0, 1, open_low=True),
             top_p=Clamp(0, 1, open_low=True),

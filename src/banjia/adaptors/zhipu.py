@@ -25,6 +25,7 @@ from banjia.adaptors.base import Fetch
 from banjia.adaptors.openai_compat import OpenAICompatAdaptor
 from banjia.adaptors.vendors import VENDORS, Vendor
 from banjia.errors import UpstreamError
+from banjia.vendors import DESCRIPTORS
 
 if TYPE_CHECKING:
     from banjia.config import ProviderConfig
@@ -80,15 +81,10 @@ class ZhipuAdaptor(OpenAICompatAdaptor):
             key = self.api_key or ""
             key_id, dot, secret = key.partition(".")
             if not (dot and key_id and secret):
-                raise UpstreamError(
-                    401,
+                raise UpstreamError.account(
+                    self.provider,
                     f"Provider '{self.provider}' rejected banjia's credentials: with auth: jwt the "
                     "api_key must be Zhipu's '<id>.<secret>' key",
-                    provider=self.provider,
-                    retryable=True,
-                    type="authentication_error",
-                    code="invalid_api_key",
-                    disable=True,
                 )
             self._token = sign_token(key, now)
             self._renew_at = now + TOKEN_TTL - RENEW_BEFORE
@@ -109,15 +105,8 @@ def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
         lambda fetch, base: ZhipuAdaptor(
             name, fetch, base_url=base, api_key=cfg.api_key, jwt=cfg.auth == "jwt", endpoints=cfg.endpoints
         ),
-        VENDOR.base_url,
+        DESCRIPTORS["zhipu"].base_url,
     )
 
 
-SPEC = ProviderSpec(
-    type="zhipu",
-    title="Zhipu GLM (auth: bearer or jwt)",
-    credentials=("api_key",),
-    key_env=VENDOR.key_env[:1],
-    base_url=VENDOR.base_url,
-    build=_build,
-)
+SPEC = ProviderSpec.of("zhipu", _build)

@@ -1,0 +1,218 @@
+"""The descriptors, one entry per provider type (see :mod:`banjia.vendors` for the fields).
+
+Endpoints and protocols as of late 2026 (docs/providers.md, /work/shared/docs/market-2026.md);
+capabilities are what banjia serves through the type, checked against the fakes by
+tests/vendors/test_descriptors.py.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from banjia.vendors import Descriptor, Family, Thinking
+
+__all__ = ["DESCRIPTORS"]
+
+# the gateway answers these over any chat upstream (completions and Responses go over chat)
+_CHAT = frozenset({"chat", "streaming", "responses", "completions"})
+_MEDIA = frozenset({"images", "speech", "transcription", "rerank"})
+_KEY = ("api_key",)
+
+_QWEN_THINKING = Thinking(switch="dashscope", no_stream_off=("qwen3",), families=("qwen3", "qwq", "qvq"))
+
+
+def _openai_dialect(
+    type_: str,
+    title: str,
+    base_url: str,
+    env: tuple[str, ...],
+    caps: set[str],
+    *,
+    list_models: str | None = "/models",
+    **kw: object,
+) -> Descriptor:
+    return Descriptor(
+        type=type_,
+        title=title,
+        protocol="openai",
+        credentials=_KEY if base_url else (),
+        key_env=env[:1],
+        aliases_env=env[1:],
+        base_url=base_url,
+        capabilities=_CHAT | caps,
+        list_models=list_models,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+_ENTRIES: list[Descriptor] = [
+    _openai_dialect(
+        "openai", "OpenAI or any OpenAI-compatible server", "", ("OPENAI_API_KEY",),
+        {"tools", "json_object", "json_schema", "n", "logprobs", "vision", "embeddings"} | _MEDIA,
+        thinking=Thinking(switch="openai"), serves_catalog=False,
+        quirks=("any OpenAI-compatible server (vLLM, Ollama…): base_url is required, api_key optional",),
+    ),
+    _openai_dialect(
+        "deepseek", "DeepSeek", "https://api.deepseek.com/v1", ("DEEPSEEK_API_KEY",),
+        {"tools", "json_object", "logprobs"},
+        thinking=Thinking(switch="deepseek", replay=True),
+        quirks=("402 (empty balance) disables the provider", "no embeddings endpoint"),
+    ),
+    _openai_dialect(
+        "moonshot", "Moonshot Kimi", "https://api.moonshot.cn/v1", ("MOONSHOT_API_KEY",),
+        {"tools", "json_object", "vision"},
+        thinking=Thinking(switch="thinking_type", replay=True, families=("kimi-k2", "kimi-k3")),
+        quirks=("temperature clamped to [0, 1]", "stream usage arrives inside the choice"),
+    ),
+    _openai_dialect(
+        "siliconflow", "SiliconFlow", "https://api.siliconflow.cn/v1", ("SILICONFLOW_API_KEY",),
+        {"tools", "json_object", "vision", "embeddings"} | _MEDIA,
+        thinking=Thinking(switch="enable_thinking"),
+        quirks=("max_tokens may equal the context length (no 4,096 cap since 2026)",),
+    ),
+    _openai_dialect(
+        "yi", "01.AI Yi", "https://api.lingyiwanwu.com/v1", ("YI_API_KEY", "LINGYIWANWU_API_KEY"),
+        {"tools", "vision"},
+    ),
+    _openai_dialect(
+        "baichuan", "Baichuan", "https://api.baichuan-ai.com/v1", ("BAICHUAN_API_KEY",),
+        {"tools", "embeddings"},
+        quirks=("max_tokens capped at 2,048", "429 means throttling or an empty balance: the message tells"),
+    ),
+    _openai_dialect(
+        "stepfun", "StepFun", "https://api.stepfun.com/v1", ("STEPFUN_API_KEY",),
+        {"tools", "json_object", "vision"},
+    ),
+    _openai_dialect(
+        "zhinao", "360 Zhinao", "https://api.360.cn/v1", ("ZHINAO_API_KEY", "AI360_API_KEY"),
+        {"embeddings"}, list_models=None,
+    ),
+    _openai_dialect(
+        "dashscope", "Alibaba DashScope / Bailian (compatible mode)",
+        "https://dashscope.aliyuncs.com/compatible-mode/v1", ("DASHSCOPE_API_KEY",),
+        {"tools", "json_object", "vision", "embeddings"} | _MEDIA,
+        thinking=_QWEN_THINKING,
+        families=(Family(("qwen-vl", "qwen3-vl", "qvq"), frozenset({"vision"})),
+                  Family(("text-embedding-",), frozenset({"embeddings"}))),
+        bases=MappingProxyType({
+            # per-workspace domains (2026); the old domain still works
+            "workspace": "https://{workspace}.cn-beijing.maas.aliyuncs.com/compatible-mode/v1",
+        }),
+        quirks=("temperature [0, 2), top_p (0, 1]",
+                "Qwen3 refuses a non-streaming call unless enable_thinking is false",
+                "media goes to the native API on the same host (the base's /compatible-mode/v1 removed)"),
+    ),
+    _openai_dialect(
+        "qianfan", "Baidu Qianfan v2 (ERNIE; bearer key)", "https://qianfan.baidubce.com/v2",
+        ("QIANFAN_API_KEY",),
+        {"tools", "json_object", "json_schema", "vision", "embeddings"}, list_models=None,
+        quirks=("temperature (0, 1]", "the ERNIE default since v1 was deprecated"),
+    ),
+    _openai_dialect(
+        "hunyuan", "Tencent Hunyuan (OpenAI-compatible)", "https://api.hunyuan.cloud.tencent.com/v1",
+        ("HUNYUAN_API_KEY",),
+        {"tools", "vision", "embeddings"}, list_models=None,
+        bases=MappingProxyType({"tokenhub": "https://tokenhub.tencentmaas.com/v1"}),
+        quirks=("finish_reason 'sensitive' is content_filter",
+                "new models (Hy3) come through TokenHub: type tokenhub, or base_url set to it"),
+    ),
+    _openai_dialect(
+        "tokenhub", "Tencent TokenHub (Hunyuan and hosted models)", "https://tokenhub.tencentmaas.com/v1",
+        ("TOKENHUB_API_KEY",),
+        {"tools"}, list_models=None,
+        quirks=("same wire as the Hunyuan OpenAI-compatible endpoint",),
+    ),
+    _openai_dialect(
+        "zhipu", "Zhipu GLM (auth: bearer (default) or jwt)", "https://open.bigmodel.cn/api/paas/v4",
+        ("ZHIPU_API_KEY", "ZHIPUAI_API_KEY"),
+        {"tools", "json_object", "vision", "embeddings", "images", "rerank"}, list_models=None,
+        thinking=Thinking(switch="thinking_type", replay=True,
+                          families=("glm-4.5", "glm-4.6", "glm-4.7", "glm-5")),
+        quirks=("the plain API key is sent as a bearer token; auth: jwt signs a short-lived token",
+                "temperature [0, 1], top_p (0, 1)"),
+    ),
+    _openai_dialect(
+        "spark", "iFlytek Spark (HTTP)", "https://spark-api-open.xf-yun.com/v1", ("SPARK_API_PASSWORD",),
+        {"tools", "json_object"}, list_models=None,
+        bases=MappingProxyType({"x1": "https://spark-api-open.xf-yun.com/v2"}),
+        model_versions=(("x1", "/v2"),),
+        quirks=("X1 is served on the v2 base: a base ending in /v1 becomes /v2 for x1 models",
+                "errors arrive inside 200 bodies (numeric code)", "max_tokens capped at 8,192"),
+    ),
+    _openai_dialect(
+        "minimax", "MiniMax (OpenAI-compatible)", "https://api.minimaxi.com/v1", ("MINIMAX_API_KEY",),
+        {"tools", "speech"}, list_models=None,
+        quirks=("errors arrive inside 200 bodies (base_resp)", "temperature and top_p (0, 1]",
+                "api.minimax.chat is the old domain; api.minimax.io the international one"),
+    ),
+    _openai_dialect(
+        "ark", "Volcengine Ark / Doubao", "https://ark.cn-beijing.volces.com/api/v3", ("ARK_API_KEY",),
+        {"tools", "json_object", "vision", "embeddings", "images"}, list_models=None,
+        endpoint_ids=True, thinking=Thinking(switch="thinking_type", families=("doubao-seed",)),
+        quirks=("model ids are accepted directly; endpoints: {model: ep-id} is optional",),
+    ),
+    _openai_dialect(
+        "mimo", "Xiaomi MiMo", "https://api.xiaomimimo.com/v1", ("MIMO_API_KEY",),
+        {"tools"},
+        quirks=("new in 2026; capabilities beyond chat and tools unconfirmed",),
+    ),
+    # -- native protocols -------------------------------------------------------------------------
+    Descriptor(
+        type="dashscope-native", title="Alibaba DashScope (native API)", protocol="native",
+        credentials=_KEY,
+        # no variable of its own: DASHSCOPE_API_KEY already enables the compatible-mode type in the
+        # embedded defaults; the native protocol is chosen in a config file
+        key_env=(),
+        base_url="https://dashscope.aliyuncs.com",
+        capabilities=_CHAT | {"tools", "vision", "embeddings"} | _MEDIA,
+        list_models=None, thinking=_QWEN_THINKING,
+        bases=MappingProxyType({"workspace": "https://{workspace}.cn-beijing.maas.aliyuncs.com"}),
+    ),
+    Descriptor(
+        type="qianfan-v1", title="Baidu Qianfan v1 (legacy: ERNIE via OAuth access token)", protocol="native",
+        credentials=("api_key", "secret_key"),
+        key_env=("QIANFAN_AK", "QIANFAN_SK"),  # the official SDK's variables for this key pair
+        base_url="https://aip.baidubce.com",
+        # chat only: v1 serves each model on its own path, and embedding-v1 answers 400 there
+        capabilities=_CHAT | {"tools"},
+        list_models=None, legacy="qianfan",
+        quirks=("deprecated by Baidu: use type qianfan (v2, bearer key)",),
+    ),
+    Descriptor(
+        type="hunyuan-tc3", title="Tencent Hunyuan (native API 3.0, TC3-HMAC-SHA256)", protocol="native",
+        # region is optional for this action (X-TC-Region): sent when configured
+        credentials=("secret_id", "secret_key"),
+        key_env=("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"),  # the SDK's own variables
+        base_url="https://hunyuan.tencentcloudapi.com",
+        capabilities=_CHAT | {"tools"},
+        list_models=None,
+        quirks=("strict role alternation: banjia repairs the conversation",),
+    ),
+    Descriptor(
+        type="spark-ws", title="iFlytek Spark (WebSocket, signed URL)", protocol="native",
+        credentials=("app_id", "api_key", "api_secret"),
+        # the variables the official sparkai SDK reads
+        key_env=("IFLYTEK_SPARK_APP_ID", "IFLYTEK_SPARK_API_KEY", "IFLYTEK_SPARK_API_SECRET"),
+        base_url="wss://spark-api.xf-yun.com",
+        capabilities=_CHAT | {"tools"},
+        list_models=None,
+        quirks=("models are named by their domain; each has its own path",),
+    ),
+    Descriptor(
+        type="minimax-pro", title="MiniMax ChatCompletion Pro (legacy)", protocol="native",
+        credentials=("api_key", "group_id"),
+        key_env=("MINIMAX_API_KEY", "MINIMAX_GROUP_ID"),
+        base_url="https://api.minimax.chat",
+        capabilities=_CHAT | {"tools", "speech"},
+        list_models=None, legacy="minimax",
+        quirks=("ChatCompletion Pro and abab models are legacy: use type minimax",),
+    ),
+    Descriptor(
+        type="local", title="The bundled llama.cpp model", protocol="local",
+        credentials=(), key_env=(), base_url="",
+        capabilities=_CHAT | {"embeddings"},
+        list_models=None,
+    ),
+]
+
+DESCRIPTORS = MappingProxyType({d.type: d for d in _ENTRIES})

@@ -10,7 +10,7 @@ import pytest
 
 from banjia.migrate.scan import Finding, scan
 
-collect_ignore_glob = ["corpus/*", "golden/*"]
+collect_ignore_glob = ["corpus/*", "golden/*", "apps/*"]
 
 CORPUS = Path(__file__).parent / "corpus"
 GOLDEN = Path(__file__).parent / "golden"

@@ -114,8 +114,9 @@ def test_base_url_option_moves_every_url(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("OPENAI_API_BASE=https://api.openai.com/v1\n")
     (tmp_path / "app.py").write_text('c = OpenAI(base_url="https://api.openai.com/v1")\n')
     changes = {c.path: c.new for c in plan(tmp_path, base_url="http://gw.internal:9000/v1")}
+    # the client names its base URL itself, so nothing reads OPENAI_BASE_URL: no rename
     assert changes == {
-        ".env": "OPENAI_BASE_URL=http://gw.internal:9000/v1\n",
+        ".env": "OPENAI_API_BASE=http://gw.internal:9000/v1\n",
         "app.py": 'c = OpenAI(base_url="http://gw.internal:9000/v1")\n',
     }
 
@@ -156,9 +157,13 @@ def test_main_rewrite_prints_the_diff_without_writing(
 def test_main_rewrite_apply_writes_the_files(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     shutil.copytree(CORPUS / "py_legacy", tmp_path / "legacy")
+    planned = {c.path: c.new for c in plan(tmp_path / "legacy")}
     assert main_rewrite(str(tmp_path / "legacy"), apply=True) == 0
     assert capsys.readouterr().out == "rewrote .env\nrewrote bot.py\n"
-    assert (tmp_path / "legacy" / "bot.py").read_text() == (GOLDEN / "py_legacy/bot.py").read_text()
+    assert (tmp_path / "legacy" / "bot.py").read_text() == planned["bot.py"]
+    # alone, the bot reads OPENAI_API_BASE itself: it keeps the name, and so does its .env
+    assert 'os.getenv("OPENAI_API_BASE"' in planned["bot.py"]
+    assert "OPENAI_API_BASE=http://127.0.0.1:8000/v1" in planned[".env"]
     assert main_rewrite(str(tmp_path / "legacy")) == 0
     assert "nothing to change" in capsys.readouterr().err
 

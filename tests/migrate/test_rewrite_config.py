@@ -20,7 +20,9 @@ def dedent(text: str) -> str:
 @pytest.mark.parametrize(("url", "moved"), [
     ("https://api.openai.com/v1", "http://127.0.0.1:8000/v1"),
     ("https://api.openai.com/v1/chat/completions", "http://127.0.0.1:8000/v1/chat/completions"),
-    ("https://api.openai.com", "http://127.0.0.1:8000/v1"),
+    # a host alone: the app appends /v1/… itself, so the gateway's root (issue 16: /v1/v1)
+    ("https://api.openai.com", "http://127.0.0.1:8000"),
+    ("https://api.openai.com/", "http://127.0.0.1:8000/"),
     ("https://res.openai.azure.com/", "http://127.0.0.1:8000/v1/"),
     ("https://res.openai.azure.com/openai/deployments/gpt-4o/embeddings?api-version=2024-02-01",
      "http://127.0.0.1:8000/v1/embeddings"),

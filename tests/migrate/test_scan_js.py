@@ -49,14 +49,18 @@ def test_v3_configuration_counts_only_when_imported_from_openai(scan_text: ScanT
     """) == set()
 
 
-def test_vercel_ai_sdk_factories_are_clients_and_selectors_only_literals(
+def test_vercel_ai_sdk_factories_and_the_default_provider_are_clients(
         scan_text: ScanText) -> None:
+    # the default `openai` provider is a client where it is used; a provider the app made
+    # itself with createOpenAI counts once, where it is made (scan-rules.md, extension 3)
     assert scan_text("route.ts", """
         import { createOpenAI, openai } from "@ai-sdk/openai";
         const gw = createOpenAI({ baseURL: process.env.OPENAI_BASE_URL });
         const m = openai("gpt-4o");
         const e = openai.embedding("text-embedding-3-small");
-    """) == {(2, "client"), (2, "env"), (3, "model"), (4, "model")}
+        const g = gw("gpt-4o-mini");
+    """) == {(2, "client"), (2, "env"), (3, "client"), (3, "model"), (4, "client"), (4, "model"),
+             (5, "model")}
 
 
 def test_fetch_and_axios_to_openai_are_calls(scan_text: ScanText) -> None:

@@ -259,7 +259,7 @@ def test_reports_are_self_contained_and_carry_the_numbers(run: Run, tmp_path: Pa
     assert (echo["prompt_tokens"], echo["completion_tokens"], echo["quality"]) == (14, 15, 1.0)
     summary = md.read_text(encoding="utf-8")
     assert "## Best replacement per budget" in summary and "**Best quality**" in summary
-    assert "| fake/echo | 1.000 | 1.000 | 100% | 100% |" in summary
+    assert "| fake/echo | 1.000 | – | 1.000 | 100% | 100% |" in summary  # Δ quality: no baseline
     assert "`fake/e400`" not in summary or "unknown" in summary
 
 

@@ -6,8 +6,10 @@ escaping a probe are classified in one place, :func:`classify`:
 
 - a 400/422 carrying an OpenAI error envelope is the endpoint saying "no" clearly → unsupported;
 - a 404 on a probe of a whole endpoint (embeddings, Responses API…) → unsupported;
+- no answer within the probe's timeout → timeout: the endpoint is slow or busy, which says
+  nothing about the feature (a single local model queues concurrent requests);
 - anything else (5xx, 401/403 on a feature, 429, a 4xx without an envelope, a wrong shape, a
-  connection error, a timeout) → fail.
+  connection error) → fail.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ __all__ = [
     "short",
 ]
 
-Status = Literal["pass", "fail", "unsupported"]
+Status = Literal["pass", "fail", "unsupported", "timeout"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +178,8 @@ def classify(feature: str, p: Probe, exc: BaseException, timeout: float) -> Outc
     if isinstance(exc, Unsupported):
         return Outcome(feature, "unsupported", str(exc))
     if isinstance(exc, TimeoutError | asyncio.TimeoutError | openai.APITimeoutError):
-        return Outcome(feature, "fail", f"timed out after {timeout:g} s")
+        return Outcome(feature, "timeout", f"no answer within {timeout:g} s: the endpoint is "
+                       "slow or busy, which says nothing about the feature (raise --timeout)")
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         env, detail = _status_detail(status, exc.response.content)

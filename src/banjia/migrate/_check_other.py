@@ -1,4 +1,5 @@
-"""Probes beyond chat: models, legacy completions, embeddings, the Responses API, errors, rate limits."""
+"""Probes beyond chat: models, legacy completions, embeddings, the Responses API, the media
+endpoints, errors, rate limits."""
 
 from __future__ import annotations
 
@@ -158,6 +159,97 @@ async def responses_stream(ctx: ProbeContext, model: str) -> str:
     ensure(events[-1] == "response.completed", f"the last event is {events[-1]}")
     ensure("".join(text).strip(), "the streamed text is empty")
     return f"{len(events)} events"
+
+
+# -- media: images, speech, transcription, rerank --------------------------------------------------
+# They cost money upstream (an image, a minute of speech): each runs only on a model given for
+# its group with --model-for (images=…, speech=…, transcription=…, rerank=…).
+def _media_model(ctx: ProbeContext, group: str) -> str:
+    model = ctx.models_for.get(group)
+    if not model:
+        raise Unsupported(f"not probed: give a model with --model-for {group}=MODEL")
+    return model
+
+
+def _wav(seconds: float = 1.0, rate: int = 16000) -> bytes:
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(
+            struct.pack("<h", int(6000 * math.sin(2 * math.pi * 440 * i / rate)))
+            for i in range(int(seconds * rate))
+        ))
+    return out.getvalue()
+
+
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"RIFF", b"GIF8")
+
+
+@probe("images_url", "images", "POST /images/generations answers a picture", endpoint=True)
+async def images_url(ctx: ProbeContext, model: str) -> str:
+    r = await ctx.client.images.generate(model=_media_model(ctx, "images"), prompt="a red circle", n=1)
+    ensure(isinstance(r.created, int), "created is missing")
+    ensure(r.data, "no images")
+    item = (r.data or [])[0]
+    ensure(item.url or item.b64_json, "the image has neither url nor b64_json")
+    return "a url" if item.url else "b64_json (no url)"
+
+
+@probe("images_b64_json", "images", 'response_format "b64_json" answers the picture itself', endpoint=True)
+async def images_b64_json(ctx: ProbeContext, model: str) -> str:
+    r = await ctx.client.images.generate(model=_media_model(ctx, "images"), prompt="a red circle",
+                                         response_format="b64_json")
+    ensure(r.data, "no images")
+    data = (r.data or [])[0].b64_json
+    ensure(data, "b64_json is missing (a url was answered instead)")
+    raw = base64.b64decode(data or "")
+    ensure(raw.startswith(_IMAGE_MAGIC), "b64_json does not decode to a PNG, JPEG, WebP or GIF")
+    return f"{len(raw)} bytes"
+
+
+@probe("speech", "speech", "POST /audio/speech streams audio bytes", endpoint=True)
+async def speech(ctx: ProbeContext, model: str) -> str:
+    async with ctx.client.audio.speech.with_streaming_response.create(
+        model=_media_model(ctx, "speech"), voice="alloy", input="hello", response_format="mp3"
+    ) as r:
+        ctype = r.headers.get("content-type", "")
+        audio = b"".join([chunk async for chunk in r.iter_bytes()])
+    ensure(ctype.startswith("audio/"), f"content-type is {ctype!r}")
+    ensure(audio, "no audio")
+    return f"{len(audio)} bytes of {ctype}"
+
+
+@probe("transcription", "transcription", "POST /audio/transcriptions of a WAV upload", endpoint=True)
+async def transcription(ctx: ProbeContext, model: str) -> str:
+    audio = ("probe.wav", _wav(), "audio/wav")
+    t = await ctx.client.audio.transcriptions.create(model=_media_model(ctx, "transcription"), file=audio)
+    ensure(isinstance(t.text, str), "text is missing")
+    srt = await ctx.client.audio.transcriptions.create(
+        model=_media_model(ctx, "transcription"), file=audio, response_format="srt")
+    ensure(isinstance(srt, str) and "-->" in srt, f"srt is not subtitles: {short(srt, 60)}")
+    return f"json and srt ({short(t.text, 30)!r})"
+
+
+@probe("rerank", "rerank", "POST /rerank (Jina/Cohere body) orders documents", endpoint=True)
+async def rerank(ctx: ProbeContext, model: str) -> str:
+    docs = ["the cat sat on the mat", "a reranker orders documents by relevance", "bananas are yellow"]
+    body = {"model": _media_model(ctx, "rerank"), "query": "what does a reranker do",
+            "documents": docs, "top_n": 2}
+    r: Any = await ctx.client.post("/rerank", body=body, cast_to=object)
+    ensure(isinstance(r, dict) and isinstance(r.get("results"), list), f"no results: {short(r)}")
+    results = r["results"]
+    ensure(len(results) == 2, f"top_n 2 answered {len(results)} results")
+    for x in results:
+        ensure(isinstance(x, dict) and isinstance(x.get("index"), int) and 0 <= x["index"] < len(docs)
+               and isinstance(x.get("relevance_score"), float | int), f"a result is {short(x)}")
+    scores = [x["relevance_score"] for x in results]
+    ensure(scores == sorted(scores, reverse=True), "the results are not ordered by relevance")
+    return f"best: document {results[0]['index']}"
 
 
 # -- errors --------------------------------------------------------------------------------------

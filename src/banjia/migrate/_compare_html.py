@@ -5,6 +5,7 @@ and the latency / time-to-first-token distributions). No scripts, no external as
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from html import escape
 
@@ -19,11 +20,15 @@ from banjia.migrate._compare_report import (
     summary_row,
 )
 
-__all__ = ["box_svg", "render_html", "scatter_svg"]
+__all__ = ["FONTS", "box_svg", "place_labels", "render_html", "scatter_svg"]
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+# Chinese prompts and answers need a CJK font: the usual ones on macOS, Windows and Linux, named
+# before the generic family so a browser does not fall back to a font without the glyphs
+FONTS = ('system-ui,-apple-system,"Segoe UI","PingFang SC","Hiragino Sans GB","Microsoft YaHei",'
+         '"Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei",sans-serif')
 _CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1100px;color:#222}
+body{font:14px/1.45 FONTS;margin:2em auto;max-width:1100px;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.5em 0}
 th,td{padding:4px 8px;border-bottom:1px solid #eee;text-align:right}
@@ -32,12 +37,55 @@ code{background:#f3f3f3;padding:0 3px;border-radius:3px}
 pre{white-space:pre-wrap;max-width:60em;margin:0;text-align:left}
 details{margin:.4em 0}summary{cursor:pointer}
 .muted{color:#777}.plots{display:flex;flex-wrap:wrap;gap:1.5em}
-svg text{font:11px system-ui,sans-serif}
-"""
+svg text{font:11px FONTS}
+""".replace("FONTS", FONTS)
 
 
 def _color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
+
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1
+
+
+def _text_width(text: str) -> float:
+    """Roughly, at 11 px: wide (CJK) characters take about twice a narrow one."""
+    return sum(11.0 if unicodedata.east_asian_width(c) in "WF" else 6.2 for c in text)
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_labels(points: Sequence[tuple[float, float, str]], bounds: Box) -> list[
+        tuple[float, float, str, str]]:
+    """Labels for markers at (x, y): each at the first of a few spots around its marker that
+    overlaps no marker, no label placed before it and nothing outside ``bounds``.
+    Returns (x, y, text-anchor, text) for each point, in order."""
+    markers = [(x - 7, y - 7, x + 7, y + 7) for x, y, _ in points]
+    placed: list[Box] = []
+    out: list[tuple[float, float, str, str]] = []
+    for x, y, text in points:
+        w = _text_width(text)
+        candidates: list[tuple[float, float, str]] = []
+        for dy in (0, -13, 13, -26, 26, -39, 39):
+            candidates += [(x + 9, y + 4 + dy, "start"), (x - 9, y + 4 + dy, "end")]
+        candidates[2:2] = [(x, y - 10, "middle"), (x, y + 18, "middle")]
+        chosen = candidates[0]
+        for cx, cy, anchor in candidates:
+            x0 = cx if anchor == "start" else cx - w if anchor == "end" else cx - w / 2
+            box = (x0, cy - 10, x0 + w, cy + 2)
+            inside = bounds[0] <= box[0] and box[2] <= bounds[2] and bounds[1] <= box[1] \
+                and box[3] <= bounds[3]
+            if inside and not any(_overlaps(box, b) for b in placed + markers):
+                chosen = (cx, cy, anchor)
+                placed.append(box)
+                break
+        else:
+            x0 = chosen[0] if chosen[2] == "start" else chosen[0] - w
+            placed.append((x0, chosen[1] - 10, x0 + w, chosen[1] + 2))
+        out.append((chosen[0], chosen[1], chosen[2], text))
+    return out
 
 
 def _ticks(hi: float, n: int = 5) -> list[float]:
@@ -105,10 +153,10 @@ def scatter_svg(summaries: Sequence[ModelSummary], width: int = 600, height: int
             f'<circle cx="{cx}" cy="{cy}" r="6" fill="{_color(i)}" fill-opacity=".85">'
             f"<title>{escape(tip)}</title></circle>"
         )
-    for (cx, cy), names in spots.items():
-        flip = cx > left + pw * 0.6
-        lx, anchor = (cx - 9, "end") if flip else (cx + 9, "start")
-        out.append(f'<text x="{lx}" y="{cy + 4}" text-anchor="{anchor}">{escape(", ".join(names))}</text>')
+    labels = place_labels([(cx, cy, ", ".join(names)) for (cx, cy), names in spots.items()],
+                          (2.0, 2.0, float(width - 2), float(top + ph + 2)))
+    for lx, ly, anchor, text in labels:
+        out.append(f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}">{escape(text)}</text>')
     if unknown:
         out.append(f'<text x="{left}" y="{height + 8}" fill="#555">cost unknown:</text>')
     for k, (i, s) in enumerate(unknown):

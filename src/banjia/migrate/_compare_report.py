@@ -9,7 +9,8 @@ from typing import Any
 from banjia.migrate._compare_run import Pricer, Sample
 from banjia.migrate._compare_score import JudgeStats
 
-__all__ = ["ModelSummary", "Pick", "Run", "percentile", "picks", "render_markdown", "summarize"]
+__all__ = ["ModelSummary", "Pick", "Run", "against_baseline", "percentile", "picks",
+           "render_markdown", "summarize"]
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -47,6 +48,9 @@ class ModelSummary:
     quality: float | None
     upstreams: list[str] = field(default_factory=list)
     cost_note: str | None = None
+    # against the baseline (--baseline): quality difference, and the share of its cost saved
+    quality_delta: float | None = None
+    saving_pct: float | None = None
     latencies: list[float] = field(default_factory=list)
     ttfts: list[float] = field(default_factory=list)
 
@@ -110,6 +114,18 @@ def summarize(model: str, samples: Sequence[Sample], pricer: Pricer) -> ModelSum
     )
 
 
+def against_baseline(summaries: Sequence[ModelSummary], baseline: str | None) -> None:
+    """Fill each model's quality difference and saving against the baseline model."""
+    base = next((s for s in summaries if s.model == baseline), None)
+    if base is None:
+        return
+    for s in summaries:
+        if s.quality is not None and base.quality is not None:
+            s.quality_delta = s.quality - base.quality
+        if s.cost_per_1k is not None and base.cost_per_1k:
+            s.saving_pct = (1 - s.cost_per_1k / base.cost_per_1k) * 100
+
+
 # -- picks ---------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Pick:
@@ -134,8 +150,13 @@ def picks(
     budgets: Sequence[float] = (),
     baseline: str | None = None,
 ) -> list[Pick]:
-    """The best replacement per budget: quality first, then cost, then speed."""
+    """The best replacement per budget: quality first, then cost, then speed. A model whose
+    every request failed is never picked."""
     out: list[Pick] = []
+    answered = [s for s in summaries if s.requests > s.errors]
+    if not answered:
+        return [Pick("Best quality", None, "every request failed: nothing to pick")]
+    summaries = answered
     rated = [s for s in summaries if s.quality is not None]
     if not rated:
         priced = [s for s in summaries if s.cost_per_1k is not None and s.requests > s.errors]
@@ -235,6 +256,7 @@ def pct(v: float | None) -> str:
 SUMMARY_COLUMNS = (
     "model",
     "quality",
+    "Δ quality",
     "similarity",
     "exact",
     "match",
@@ -246,6 +268,7 @@ SUMMARY_COLUMNS = (
     "completion tokens",
     "cost CNY",
     "CNY / 1k req",
+    "saving",
     "errors",
 )
 
@@ -254,6 +277,7 @@ def summary_row(s: ModelSummary) -> list[str]:
     return [
         s.model,
         _fmt_q(s.quality),
+        "–" if s.quality_delta is None else f"{s.quality_delta:+.3f}",
         _fmt_q(s.similarity),
         pct(s.exact_rate),
         pct(s.match_rate),
@@ -265,6 +289,7 @@ def summary_row(s: ModelSummary) -> list[str]:
         num(s.completion_tokens),
         num(s.cost_cny, 6),
         num(s.cost_per_1k, 4),
+        "–" if s.saving_pct is None else f"{s.saving_pct:.0f}%",
         f"{s.errors}/{s.requests}",
     ]
 
@@ -311,6 +336,12 @@ def render_markdown(run: Run) -> str:
         "Quality is the mean per prompt of the scores it has: regex match (1/0), embedding similarity to the "
         "reference, and the judge's pairwise score; a failed request scores 0.",
     ]
+    if run.baseline:
+        lines += [
+            "",
+            f"Δ quality and saving are against the baseline `{run.baseline}`: the difference in quality, "
+            "and the share of its cost per 1,000 requests that each model saves.",
+        ]
     n = notes(run)
     if n:
         lines += ["", "## Notes", ""] + [f"- {x}" for x in n]

@@ -42,6 +42,9 @@ class Sample:
     exact: bool | None = None
     matched: bool | None = None
     judge: float | None = None
+    # whether this prompt is scored at all (a reference, a match or a judge): a failed request
+    # scores 0 only then, so a model never looks rated just because its requests failed
+    scored: bool = True
 
     @property
     def ok(self) -> bool:
@@ -58,7 +61,7 @@ class Sample:
         if self.judge is not None:
             parts.append(self.judge)
         if not self.ok:
-            return 0.0
+            return 0.0 if self.scored else None
         return sum(parts) / len(parts) if parts else None
 
     def as_json(self) -> dict[str, Any]:
@@ -85,6 +88,21 @@ class Sample:
 PriceFn = Callable[..., float | None]  # (provider type, model, prompt, completion[, cached_tokens=])
 
 
+def _catalog_types(model: str) -> list[str]:
+    """The provider types whose catalog lists ``model`` at one price (several types may sell the
+    same model; when their prices differ, none is picked)."""
+    try:
+        from banjia.catalog import load_catalog
+    except ImportError:
+        return []
+    catalog = load_catalog()
+    found = [(t, info) for t, vendor in catalog.vendors.items()
+             if (info := vendor.get(model)) is not None]
+    prices = {(info.cost_cny(1_000_000, 0, 0), info.cost_cny(0, 1_000_000, 0))
+              for _, info in found}
+    return [t for t, _ in found] if len(prices) == 1 else []
+
+
 def _catalog_price() -> PriceFn | None:
     try:
         from banjia import catalog
@@ -108,15 +126,25 @@ class Pricer:
         self.price = price if price is not None else _catalog_price()
 
     def served_by(self, model: str, upstream: str | None) -> tuple[str, str] | None:
-        """(provider type, upstream model) for an answer, when it can be told."""
+        """(provider type, upstream model) for an answer, when it can be told. A provider name
+        that is no provider type (``qwen/qwen-plus`` without the gateway's config) is looked up
+        by its model in the catalog: the type whose catalog lists that model."""
         for name in (upstream, model):
             if name and "/" in name:
                 provider, _, upstream_model = name.partition("/")
-                return self.provider_types.get(provider, provider), upstream_model
+                return self._type_of(provider, upstream_model), upstream_model
         owner = self.owners.get(model)
         if owner and owner != "banjia":
-            return self.provider_types.get(owner, owner), model
+            return self._type_of(owner, model), model
         return None
+
+    def _type_of(self, provider: str, model: str) -> str:
+        if provider in self.provider_types:
+            return self.provider_types[provider]
+        types = _catalog_types(model)
+        if provider in types or not types:
+            return provider
+        return types[0]
 
     def cost(
         self, model: str, upstream: str | None, prompt: int | None, completion: int | None, cached: int = 0

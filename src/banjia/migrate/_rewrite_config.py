@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import yaml
 
-from banjia.migrate._rewrite_rules import BASE_URL_VAR, ENV_RENAMES, KEY_VAR, Rules
+from banjia.migrate._rewrite_rules import BASE_URL_VAR, KEY_VAR, Rules
 from banjia.migrate._scan_config import json_tokens, parse_env, toml_tokens
 
 __all__ = ["rewrite_env", "rewrite_json", "rewrite_toml", "rewrite_yaml"]
@@ -34,31 +34,38 @@ def _newline(text: str) -> str:
     return "\r\n" if "\r\n" in text else "\n"
 
 
-_REFERENCE = re.compile(r"\$\{?(" + "|".join(map(re.escape, ENV_RENAMES)) + r")\b")
+_WORD = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\b")
 
 
 def _value(key: str, value: str, rules: Rules) -> str | None:
     """The new value of a ``key: value`` setting (``key`` as renamed), or None to keep it."""
-    if key == BASE_URL_VAR:
+    if key == BASE_URL_VAR and (rules.add_base_url or value):
         return rules.base_url if value != rules.base_url else None
+    if key in rules.set_values and "$" not in value:
+        # the app's own base-URL setting (`OPENAI_API_BASE_URL`, `BASE_URL`): the gateway, as
+        # a host alone when the app appends /v1 itself
+        wanted = rules.set_values[key]
+        return wanted if value != wanted else None
     if key == "OPENAI_API_TYPE" and value.lower().startswith("azure"):
         return "openai"
-    new = rules.literal(value)
-    if new is None:  # `${AZURE_OPENAI_API_KEY}` follows the variable it reads
-        moved = _REFERENCE.sub(lambda m: m.group(0).replace(m.group(1), ENV_RENAMES[m.group(1)]),
-                               value)
-        new = moved if moved != value else None
-    return new
+    literal = rules.literal(value)
+    if literal is not None:
+        return literal
+    # `${AZURE_OPENAI_API_KEY}` follows the variable it reads
+    moved = _WORD.sub(lambda m: m.group(0).replace(m.group(1), rules.renames.get(
+        m.group(1), m.group(1))), value)
+    return moved if moved != value else None
 
 
 @dataclass
 class _Renamer:
     """Renames legacy and Azure variables unless their new name is set alongside already."""
 
+    renames: Mapping[str, str]
     taken: set[str] = field(default_factory=set)
 
     def __call__(self, key: str) -> str | None:
-        new = ENV_RENAMES.get(key)
+        new = self.renames.get(key)
         if new is None or new in self.taken:
             return None
         self.taken.add(new)
@@ -83,7 +90,7 @@ def _env_value_span(rest: str) -> tuple[int, int]:
 def rewrite_env(text: str, rules: Rules) -> str:
     lines = text.splitlines(keepends=True)
     entries = parse_env(text)
-    rename = _Renamer({e.key for e in entries})
+    rename = _Renamer(rules.renames, {e.key for e in entries})
     final_keys: list[str] = []
     api_key_line: tuple[int, str] | None = None  # (line index, prefix) of OPENAI_API_KEY
     for e in entries:
@@ -105,7 +112,7 @@ def rewrite_env(text: str, rules: Rules) -> str:
             rest = rest[:start] + new_value + rest[end:]
         ending = lines[index][len(lines[index].rstrip("\r\n")):]
         lines[index] = f"{prefix}{key}{sep}{rest}{ending}"
-    if api_key_line is not None and BASE_URL_VAR not in final_keys:
+    if api_key_line is not None and BASE_URL_VAR not in final_keys and rules.add_base_url:
         index, prefix = api_key_line
         nl = _newline(text)
         if not lines[index].endswith(("\n", "\r")):
@@ -176,9 +183,13 @@ class _YamlRewriter:
     def replace(self, node: yaml.ScalarNode, new: str) -> None:
         if node.style in ("|", ">") or node.start_mark.line != node.end_mark.line:
             return  # block and multi-line scalars are prose or scripts, not settings
-        if node.start_mark.index == node.end_mark.index:
-            return  # an empty value has no characters to replace
-        self.edits.append((node.start_mark.index, node.end_mark.index, _scalar_text(node, new)))
+        at = node.start_mark.index
+        if at == node.end_mark.index:
+            # an empty value (`OPENAI_API_BASE_URL:`) gets one, after the colon's space
+            if node.tag == "tag:yaml.org,2002:null" and node.style is None:
+                self.edits.append((at, at, ("" if self.text[at - 1:at].isspace() else " ") + new))
+            return
+        self.edits.append((at, node.end_mark.index, _scalar_text(node, new)))
 
     def insert(self, offset: int, line: str) -> None:
         prefix = "" if offset == 0 or self.text[offset - 1] == "\n" else self.nl
@@ -194,7 +205,7 @@ class _YamlRewriter:
 
     def mapping(self, node: yaml.MappingNode, container_env: bool) -> None:
         keys = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
-        rename = _Renamer(set(keys))
+        rename = _Renamer(self.rules.renames, set(keys))
         final: set[str] = set()
         api_key_pair: tuple[yaml.ScalarNode, yaml.Node] | None = None
         for k, v in node.value:
@@ -213,7 +224,8 @@ class _YamlRewriter:
                     api_key_pair = (k, v)
             else:
                 self.node(v, keys, k.value)
-        if container_env and api_key_pair and BASE_URL_VAR not in final and not node.flow_style:
+        if container_env and api_key_pair and BASE_URL_VAR not in final and not node.flow_style \
+                and self.rules.add_base_url:
             k, v = api_key_pair
             indent = " " * k.start_mark.column
             self.insert(_after(self.text, v), f"{indent}{BASE_URL_VAR}: {self.rules.base_url}")
@@ -221,7 +233,7 @@ class _YamlRewriter:
     def sequence(self, node: yaml.SequenceNode, container_env: bool) -> None:
         items = node.value
         names = [_env_item_name(i) for i in items]
-        rename = _Renamer({n for n in names if n})
+        rename = _Renamer(self.rules.renames, {n for n in names if n})
         api_key_item: yaml.Node | None = None
         final: set[str] = set()
         for item, name in zip(items, names, strict=True):
@@ -238,7 +250,8 @@ class _YamlRewriter:
                 final.add(new_name or name)
                 if (new_name or name) == KEY_VAR:
                     api_key_item = item
-        if not (container_env and api_key_item is not None and BASE_URL_VAR not in final):
+        if not (container_env and api_key_item is not None and BASE_URL_VAR not in final
+                and self.rules.add_base_url):
             return
         dash = _dash_indent(self.text, api_key_item)
         if dash is None or node.flow_style:

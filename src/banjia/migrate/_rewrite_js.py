@@ -12,28 +12,92 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from banjia.migrate._rewrite_rules import ENV_RENAMES, Rules
+from banjia.migrate._rewrite_rules import Rules
 from banjia.migrate._scan_js import Dialect, parse_js
+from banjia.migrate._scan_rules import is_env_name
 
-__all__ = ["rewrite_js"]
+__all__ = ["apply_edits", "js_edits", "rewrite_js"]
 
 Edit = tuple[int, int, bytes]
 
 _AZURE_ONLY_KEYS = frozenset({"endpoint", "apiVersion", "deployment", "azureADTokenProvider"})
+# where a string is data, not a setting: its text must stay (scan-rules.md, extension 6)
+_TYPE_NODES = frozenset({"literal_type", "union_type", "type_annotation", "enum_body",
+                         "enum_assignment", "type_alias_declaration", "predefined_type",
+                         "type_arguments"})
+_COMPARISONS = frozenset({"===", "==", "!==", "!="})
+_LOOKUPS = frozenset({b"get", b"has", b"includes", b"startsWith", b"endsWith", b"indexOf",
+                      b"delete", b"set", b"lastIndexOf"})
 _ENV_OBJECTS = frozenset({b"process.env", b"import.meta.env"})
 _STATEMENT_PARENTS = frozenset({"program", "statement_block", "class_body", "switch_body"})
 
 
 def rewrite_js(source: str, dialect: Dialect, rules: Rules) -> str:
     data = source.encode("utf-8")
+    return apply_edits(data, js_edits(data, dialect, rules)).decode("utf-8")
+
+
+def js_edits(data: bytes, dialect: Dialect, rules: Rules) -> list[Edit]:
+    """The byte-range edits of a rewrite; none when the parser had to recover, because edits
+    inside code the parser could not read would be guesses. A Vue file comes with everything
+    but its scripts blanked, so its edits apply to the file as it is."""
     tree = parse_js(data, dialect)
     if tree.root_node.has_error:
-        return source  # never guess at edits inside code the parser could not read
-    edits = _Rewriter(data, rules).run(tree.root_node)
+        return []
+    return _Rewriter(data, rules).run(tree.root_node)
+
+
+def apply_edits(data: bytes, edits: list[Edit]) -> bytes:
     out = data
     for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         out = out[:start] + new + out[end:]
-    return out.decode("utf-8")
+    return out
+
+
+def _in_map(pair: Node) -> bool:
+    outer = pair.parent
+    args = outer.parent if outer is not None and outer.type == "array" else None
+    new = args.parent if args is not None and args.type == "arguments" else None
+    return new is not None and new.type == "new_expression" and _text(
+        new.child_by_field_name("constructor")) == b"Map"
+
+
+def _is_data(node: Node) -> bool:
+    """A string used as data: an object key, a type, an enum member, a compared or looked-up
+    value (`m === "gpt-4"`, `map.get(url)`, `obj[url]`). `process.env["X"]` is a setting."""
+    parent = node.parent
+    if parent is None:
+        return False
+    if parent.type == "pair" and parent.child_by_field_name("key") == node:
+        return True
+    if parent.type == "binary_expression" and _text(
+            parent.child_by_field_name("operator")).decode() in _COMPARISONS:
+        return True
+    if parent.type in ("switch_case", "property_signature"):
+        return True
+    lookup_key = not is_env_name(_text(node)[1:-1].decode("utf-8", "replace"))
+    if parent.type == "subscript_expression" and parent.child_by_field_name("index") == node:
+        return lookup_key and _text(parent.child_by_field_name("object")) not in _ENV_OBJECTS
+    if parent.type == "array" and parent.named_children[:1] == [node] and _in_map(parent):
+        return True  # a key of `new Map([[key, value], …])`
+    if parent.type == "array" and parent.parent is not None \
+            and parent.parent.type == "member_expression" \
+            and _text(parent.parent.child_by_field_name("property")) in _LOOKUPS:
+        return True  # `["gpt-4", "gpt-4o"].includes(model)`
+    if parent.type == "arguments" and parent.parent is not None:
+        func = parent.parent.child_by_field_name("function")
+        if func is not None and func.type == "member_expression" \
+                and _text(func.child_by_field_name("property")) in _LOOKUPS \
+                and parent.named_children and parent.named_children[0] == node:
+            return lookup_key
+    ancestor: Node | None = parent
+    while ancestor is not None:
+        if ancestor.type in _TYPE_NODES:
+            return True
+        if ancestor.type in ("statement_block", "program", "class_body", "arguments"):
+            break
+        ancestor = ancestor.parent
+    return False
 
 
 def _walk(node: Node) -> Iterator[Node]:
@@ -149,13 +213,15 @@ class _Rewriter:
 
     def string(self, node: Node) -> None:
         raw = _text(node)[1:-1]
-        if b"\\" in raw:
+        if b"\\" in raw or _is_data(node):
             return
         new = self.rules.literal(raw.decode("utf-8"))
         if new is not None and node.text is not None and node.text[:1].decode() not in new:
             self.edits.append((node.start_byte + 1, node.end_byte - 1, new.encode()))
 
     def template(self, node: Node) -> None:
+        if _is_data(node):
+            return
         parts = node.named_children
         if not parts or parts[0].type != "string_fragment" \
                 or parts[0].start_byte != node.start_byte + 1:
@@ -170,7 +236,7 @@ class _Rewriter:
         if _text(node.child_by_field_name("object")) not in _ENV_OBJECTS:
             return
         prop = node.child_by_field_name("property")
-        new = ENV_RENAMES.get(_text(prop).decode())
+        new = self.rules.renames.get(_text(prop).decode())
         if prop is not None and new is not None:
             self.edits.append((prop.start_byte, prop.end_byte, new.encode()))
 
@@ -192,6 +258,7 @@ class _Rewriter:
         options = args.named_children[0] if args is not None and args.named_children else None
         if options is None or options.type != "object":
             return
+        removed: list[Node] = []
         for pair in options.named_children:
             key = _text(pair.child_by_field_name("key")) if pair.type == "pair" else b""
             if key.decode() not in _AZURE_ONLY_KEYS:
@@ -205,7 +272,51 @@ class _Rewriter:
                 continue
             if key == b"deployment":
                 self.note(node, b"requests now name the model, not the Azure deployment")
-            self.whole.append((*self.pair_span(pair), b""))
+            removed.append(pair)
+        self.remove_properties(options, removed)
+
+    def remove_properties(self, obj: Node, removed: list[Node]) -> None:
+        """Delete properties of an object literal, keeping what is left well formed: a property
+        alone on its line goes with its line; on a shared line a run of deleted properties goes
+        with the separator after it, or (at the end) with the one before it."""
+        if not removed:
+            return
+        elements = [c for c in obj.named_children if c.type != "comment"]
+        gone = {(n.start_byte, n.end_byte) for n in removed}
+        if all((e.start_byte, e.end_byte) in gone for e in elements):
+            self.whole.append((obj.start_byte + 1, obj.end_byte - 1, b""))
+            return
+        i = 0
+        while i < len(elements):
+            if (elements[i].start_byte, elements[i].end_byte) not in gone:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(elements) and (elements[j + 1].start_byte,
+                                               elements[j + 1].end_byte) in gone:
+                j += 1
+            spans = [self.line_span(e) for e in elements[i:j + 1]]
+            if all(sp is not None for sp in spans):
+                self.whole.extend((sp[0], sp[1], b"") for sp in spans if sp is not None)
+            elif j + 1 < len(elements):
+                self.whole.append((elements[i].start_byte, elements[j + 1].start_byte, b""))
+            else:
+                self.whole.append((elements[i - 1].end_byte, elements[j].end_byte, b""))
+            i = j + 1
+
+    def line_span(self, pair: Node) -> tuple[int, int] | None:
+        """The whole line(s) of a property alone on them, with its comma."""
+        data = self.data
+        start, end = pair.start_byte, pair.end_byte
+        after = pair.next_sibling
+        if after is not None and after.type == ",":
+            end = after.end_byte
+        line_start = data.rfind(b"\n", 0, start) + 1
+        line_end = data.find(b"\n", end)
+        if not data[line_start:start].strip() and line_end >= 0 \
+                and not data[end:line_end].strip():
+            return line_start, line_end + 1
+        return None
 
     def azure_provider(self, node: Node) -> None:
         """``createAzure({resourceName, apiKey})`` → ``createOpenAI({baseURL, apiKey})``, with
@@ -223,6 +334,7 @@ class _Rewriter:
         if options.type != "object":
             return
         placed = False
+        removed: list[Node] = []
         for pair in options.named_children:
             key = pair.child_by_field_name("key") if pair.type == "pair" else None
             value = pair.child_by_field_name("value") if pair.type == "pair" else None
@@ -236,31 +348,11 @@ class _Rewriter:
                 self.whole.append((pair.start_byte, pair.end_byte, _GATEWAY_FROM_ENV))
                 placed = True
             elif _text(key) in (b"resourceName", b"baseURL", b"apiVersion"):
-                self.whole.append((*self.pair_span(pair), b""))
+                removed.append(pair)
+        self.remove_properties(options, removed)
         if not placed:
             self.edits.append((options.start_byte + 1, options.start_byte + 1,
                                b" " + _GATEWAY_FROM_ENV + b","))
-
-    def pair_span(self, pair: Node) -> tuple[int, int]:
-        """The bytes to delete with an object property: its line if alone there, its comma."""
-        data = self.data
-        start, end = pair.start_byte, pair.end_byte
-        after = pair.next_sibling
-        if after is not None and after.type == ",":
-            end = after.end_byte
-        line_start = data.rfind(b"\n", 0, start) + 1
-        line_end = data.find(b"\n", end)
-        if not data[line_start:start].strip() and line_end >= 0 \
-                and not data[end:line_end].strip():
-            return line_start, line_end + 1
-        if after is None or after.type != ",":
-            before = pair.prev_sibling  # the last property takes the comma before it
-            if before is not None and before.type == ",":
-                start = before.start_byte
-            return start, end
-        while end < len(data) and data[end:end + 1] == b" ":
-            end += 1
-        return start, end
 
     def note(self, node: Node, text: bytes) -> None:
         stmt = node

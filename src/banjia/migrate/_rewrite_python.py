@@ -7,7 +7,10 @@ What changes, and why (the smallest edit that lets the code run against banjia):
 * openai<1 module calls (``openai.ChatCompletion.create``) become their openai>=1 equivalents, and
   dict-style reads of their results become attribute reads, because v1 results are objects;
 * Azure clients (SDK and LangChain) become the plain OpenAI ones, without the Azure options;
-* ``openai.api_base`` becomes ``openai.base_url``; ``openai.api_type``/``api_version`` go.
+* ``openai.api_base`` becomes ``openai.base_url``; ``openai.api_type``/``api_version`` go;
+  the rest of v0 (``**kwargs`` dicts, exceptions, ``openai.proxy``) is in
+  :mod:`banjia.migrate._rewrite_python_v0`;
+* strings the app uses as data (dict keys, lookups, comparisons, enum members) keep their text.
 
 A ``# banjia:`` comment is left only where a person has to decide something.
 """
@@ -20,9 +23,20 @@ from typing import TypeVar, cast
 
 import libcst as cst
 
+from banjia.migrate._rewrite_python_ctx import Context, collect_context
+from banjia.migrate._rewrite_python_v0 import (
+    API_KEY_NOTE,
+    ERRORS,
+    exception_call,
+    fix_import_error,
+    fix_spread_dict,
+    fix_spread_key,
+    proxy_client,
+    with_httpx_import,
+)
 from banjia.migrate._rewrite_rules import Rules
 
-__all__ = ["rewrite_python"]
+__all__ = ["rewrite_python", "rewrite_python_notes"]
 
 _LEGACY: dict[tuple[str, str], str] = {}
 for _res, _path, _methods in (
@@ -45,14 +59,7 @@ for _res, _path, _methods in (
         _LEGACY[(_res, "a" + _m)] = _path
 _GONE = {"Edit": "the Edits API", "FineTune": "the legacy fine-tunes API"}
 
-# openai<1 exceptions (`openai.error.X`) and their openai>=1 names
-_ERRORS = {
-    "OpenAIError": "OpenAIError", "APIError": "APIError", "Timeout": "APITimeoutError",
-    "APIConnectionError": "APIConnectionError", "InvalidRequestError": "BadRequestError",
-    "AuthenticationError": "AuthenticationError", "PermissionError": "PermissionDeniedError",
-    "RateLimitError": "RateLimitError", "ServiceUnavailableError": "InternalServerError",
-    "TryAgain": "APIError",
-}
+_ERRORS = ERRORS
 
 # Azure classes, the module that exports them, and their plain OpenAI twins.
 _AZURE_CLASSES: dict[str, str] = {
@@ -74,10 +81,17 @@ _N = TypeVar("_N", bound=cst.CSTNode)
 
 def rewrite_python(source: str, rules: Rules) -> str:
     """The rewritten module source. Raises libcst.ParserSyntaxError on unparsable input."""
+    return rewrite_python_notes(source, rules)[0]
+
+
+def rewrite_python_notes(source: str, rules: Rules) -> tuple[str, list[str]]:
+    """The rewritten source, and the ``# banjia:`` notes it left for a person."""
     module = cst.parse_module(source)
     info = _Imports()
     module.visit(info)
-    return module.visit(_Rewriter(rules, info)).code
+    rewriter = _Rewriter(rules, info)
+    rewriter.ctx = collect_context(module, rewriter.rewritten_kind)
+    return module.visit(rewriter).code, rewriter.all_notes
 
 
 def _dotted(node: cst.BaseExpression) -> list[str] | None:
@@ -121,12 +135,23 @@ class _Imports(cst.CSTVisitor):
     def __init__(self) -> None:
         self.modules: dict[str, str] = {"openai": "openai"}
         self.names: dict[str, tuple[str, str]] = {}  # local → (module, imported name)
+        self.plain_openai = False  # `import openai` as such
+        self.module_level: set[str] = set()  # names imported outside every function
+        self.depth = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.depth += 1
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.depth -= 1
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
             dotted = _dotted(alias.name)
             if dotted is None:
                 continue
+            if dotted == ["openai"] and alias.asname is None:
+                self.plain_openai = True
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 self.modules[alias.asname.name.value] = ".".join(dotted)
             else:
@@ -143,6 +168,8 @@ class _Imports(cst.CSTVisitor):
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
             self.names[local] = (".".join(module), alias.name.value)
+            if self.depth == 0:
+                self.module_level.add(local)
 
     def is_openai(self, node: cst.BaseExpression) -> bool:
         return isinstance(node, cst.Name) and self.modules.get(node.value) == "openai"
@@ -158,6 +185,10 @@ class _Rewriter(cst.CSTTransformer):
         self.notes: list[list[str]] = []  # per enclosing statement
         self.legacy_names: list[set[str]] = [set()]  # per function scope
         self.legacy_calls: set[int] = set()  # ids of rewritten legacy call nodes
+        self.ctx = Context()
+        self.scopes: list[int] = [0]  # ids of the enclosing functions, as the context saw them
+        self.all_notes: list[str] = []
+        self.uses_httpx = False
         # unaliased imports of Azure classes: references are renamed with the import
         self.renamed = {local: _AZURE_CLASSES[name] for local, (module, name) in
                         imports.names.items()
@@ -168,6 +199,18 @@ class _Rewriter(cst.CSTTransformer):
     def note(self, text: str) -> None:
         if self.notes:
             self.notes[-1].append(text)
+        if text not in self.all_notes:
+            self.all_notes.append(text)
+
+    def rewritten_kind(self, call: cst.Call) -> str | None:
+        """Which of the calls this rewriter moves ``call`` is: its ``**kwargs`` must follow."""
+        if self._legacy_target(call) in _LEGACY:
+            return "legacy"
+        dotted = _dotted(call.func)
+        azure = self._azure_class(dotted) if dotted is not None else None
+        if azure is None:
+            return None
+        return "azure_sdk" if azure in ("AzureOpenAI", "AsyncAzureOpenAI") else "azure_wrapper"
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
@@ -190,10 +233,12 @@ class _Rewriter(cst.CSTTransformer):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.legacy_names.append(set())
+        self.scopes.append(id(node))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef,
                           updated_node: cst.FunctionDef) -> cst.FunctionDef:
         self.legacy_names.pop()
+        self.scopes.pop()
         return updated_node
 
     def _legacy_target(self, call: cst.BaseExpression) -> tuple[str, str] | None:
@@ -208,8 +253,11 @@ class _Rewriter(cst.CSTTransformer):
         return None
 
     def _bind_legacy(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        """Names that hold a legacy result, or a part of one (a stream's chunk, its delta):
+        their dict-style reads become attribute reads."""
         legacy = self._legacy_target(value)
-        if legacy in _LEGACY and isinstance(target, cst.Name):
+        if isinstance(target, cst.Name) and (legacy in _LEGACY or (
+                not isinstance(value, cst.Call) and self._is_legacy_result(value))):
             self.legacy_names[-1].add(target.value)
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -231,7 +279,8 @@ class _Rewriter(cst.CSTTransformer):
             return updated_node
         value = original_node.evaluated_value
         first = original_node.left
-        if not isinstance(value, str) or not isinstance(first, cst.SimpleString):
+        if not isinstance(value, str) or not isinstance(first, cst.SimpleString) \
+                or id(original_node) in self.ctx.data:
             return updated_node
         literal = self._literal(first, value)
         if literal is None:
@@ -241,7 +290,7 @@ class _Rewriter(cst.CSTTransformer):
     def leave_SimpleString(self, original_node: cst.SimpleString,
                            updated_node: cst.SimpleString) -> cst.SimpleString:
         value = updated_node.evaluated_value
-        if self.concat_depth or not isinstance(value, str):
+        if self.concat_depth or not isinstance(value, str) or id(original_node) in self.ctx.data:
             return updated_node
         return self._literal(updated_node, value) or updated_node
 
@@ -258,7 +307,8 @@ class _Rewriter(cst.CSTTransformer):
     def leave_FormattedString(self, original_node: cst.FormattedString,
                               updated_node: cst.FormattedString) -> cst.FormattedString:
         parts = list(updated_node.parts)
-        if not parts or not isinstance(parts[0], cst.FormattedStringText):
+        if not parts or not isinstance(parts[0], cst.FormattedStringText) \
+                or id(original_node) in self.ctx.data:
             return updated_node
         new = self.rules.url_prefix(parts[0].value)
         if new is None:
@@ -325,8 +375,12 @@ class _Rewriter(cst.CSTTransformer):
     def _azure_import(self, node: cst.ImportFrom, names: Sequence[cst.ImportAlias]) -> (
         cst.ImportFrom | cst.RemovalSentinel
     ):
+        # a plain class imported already makes the Azure import redundant only at module level:
+        # an import inside a function binds a local name there alone
+        at_module = len(self.scopes) == 1
         bound = {local for local, (_, name) in self.imports.names.items()
-                 if local == name and name not in _AZURE_CLASSES}
+                 if local == name and name not in _AZURE_CLASSES
+                 and at_module and local in self.imports.module_level}
         aliases: list[cst.ImportAlias] = []
         seen: set[str] = set()
         for alias in names:
@@ -355,7 +409,17 @@ class _Rewriter(cst.CSTTransformer):
 
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
         """``openai.api_base = X`` → ``openai.base_url = X`` with a trailing slash, because the
-        openai>=1 module client joins paths to ``base_url`` as it is (``…/v1chat/…``)."""
+        openai>=1 module client joins paths to ``base_url`` as it is (``…/v1chat/…``);
+        ``openai.proxy = X`` → an HTTP client with that proxy; dicts spread into rewritten calls
+        lose the keys openai>=1 rejects."""
+        spread_fixed = self._fix_spreads(updated_node)
+        if spread_fixed is not None:
+            return spread_fixed
+        proxy = next((t.target for t in original_node.targets
+                      if isinstance(t.target, cst.Attribute) and t.target.attr.value == "proxy"
+                      and self.imports.is_openai(t.target.value)), None)
+        if isinstance(proxy, cst.Attribute) and len(original_node.targets) == 1:
+            return proxy_client(updated_node.value, proxy.value)
         if not any(isinstance(t.target, cst.Attribute) and t.target.attr.value == "api_base"
                    and self.imports.is_openai(t.target.value) for t in original_node.targets):
             return updated_node
@@ -372,6 +436,23 @@ class _Rewriter(cst.CSTTransformer):
         slashed = cst.BinaryOperation(left=stripped, operator=cst.Add(),
                                       right=cst.SimpleString('"/"'))
         return updated_node.with_changes(value=slashed)
+
+    def _fix_spreads(self, node: cst.Assign) -> cst.Assign | None:
+        if len(node.targets) != 1:
+            return None
+        target = node.targets[0].target
+        if isinstance(target, cst.Subscript):
+            spread = self.ctx.spread(self.scopes[-1], target.value)
+            fixed = fix_spread_key(target, spread.kind) if spread is not None else None
+            return node.with_changes(targets=[node.targets[0].with_changes(target=fixed)]) \
+                if fixed is not None else None
+        spread = self.ctx.spread(self.scopes[-1], target)
+        if spread is None or not isinstance(node.value, cst.Dict):
+            return None
+        value, notes = fix_spread_dict(node.value, spread.kind)
+        for n in notes:
+            self.note(n)
+        return node.with_changes(value=value) if value is not node.value else None
 
     def _dropped(self, stmt: cst.SimpleStatementLine) -> bool:
         """``openai.api_type = …`` and ``openai.api_version = …``, which would make openai>=1
@@ -395,7 +476,33 @@ class _Rewriter(cst.CSTTransformer):
         return kept
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return updated_node.with_changes(body=self._drop(updated_node.body))
+        body = self._drop(updated_node.body)
+        if self.uses_httpx:
+            body = with_httpx_import(body)
+        return updated_node.with_changes(body=body)
+
+    def leave_Import(self, original_node: cst.Import, updated_node: cst.Import) -> (
+            cst.Import | cst.RemovalSentinel):
+        return fix_import_error(updated_node, self.imports.plain_openai and not any(
+            isinstance(a.name, cst.Name) and a.name.value == "openai" for a in original_node.names))
+
+    def leave_Comparison(self, original_node: cst.Comparison,
+                         updated_node: cst.Comparison) -> cst.BaseExpression:
+        """``"content" in delta`` on a legacy result → ``delta.content is not None``."""
+        if len(updated_node.comparisons) != 1 or not isinstance(original_node.left,
+                                                                cst.SimpleString):
+            return updated_node
+        target = updated_node.comparisons[0]
+        key = original_node.left.evaluated_value
+        if not isinstance(target.operator, cst.In | cst.NotIn) or not isinstance(key, str) \
+                or not _IDENT.fullmatch(key) \
+                or not self._is_legacy_result(original_node.comparisons[0].comparator):
+            return updated_node
+        op: cst.BaseCompOp = cst.IsNot() if isinstance(target.operator, cst.In) else cst.Is()
+        return cst.Comparison(
+            left=cst.Attribute(value=target.comparator, attr=cst.Name(key)),
+            comparisons=[cst.ComparisonTarget(operator=op, comparator=cst.Name("None"))],
+            lpar=updated_node.lpar, rpar=updated_node.rpar)
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock,
                             updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
@@ -412,6 +519,10 @@ class _Rewriter(cst.CSTTransformer):
             azure = self._azure_class(dotted)
             if azure is not None:
                 return self._rewrite_azure_client(azure, updated_node)
+            error = self._legacy_error(dotted)
+            if error is not None and (made := exception_call(updated_node, error)) is not None:
+                self.uses_httpx = True
+                return made
         legacy = self._legacy_target(original_node)
         if legacy is not None and isinstance(updated_node.func, cst.Attribute):
             resource = legacy[0]
@@ -424,6 +535,16 @@ class _Rewriter(cst.CSTTransformer):
                           "or fine_tuning.jobs")
             return updated_node
         return self._rewrite_result_get(updated_node)
+
+    def _legacy_error(self, dotted: list[str]) -> str | None:
+        """The openai>=1 name of an openai<1 exception class being constructed."""
+        if len(dotted) == 3 and self.imports.modules.get(dotted[0]) == "openai" \
+                and dotted[1] == "error":
+            return _ERRORS.get(dotted[2])
+        if len(dotted) == 1:
+            module, name = self.imports.names.get(dotted[0], ("", ""))
+            return _ERRORS.get(name) if module == "openai.error" else None
+        return None
 
     def _azure_class(self, dotted: list[str]) -> str | None:
         if len(dotted) == 1:
@@ -491,8 +612,10 @@ class _Rewriter(cst.CSTTransformer):
             elif kw == "request_timeout":
                 arg = arg.with_changes(keyword=cst.Name("timeout"))
             elif kw in _LEGACY_DROPPED:
-                if kw in ("api_key", "organization"):
-                    self.note(f"per-request {kw} is a client option in openai>=1")
+                if kw == "api_key":
+                    self.note(API_KEY_NOTE)
+                elif kw == "organization":
+                    self.note("per-request organization is a client option in openai>=1")
                 continue
             args.append(arg)
         new_func = _attr_chain(receiver, _LEGACY[legacy])

@@ -7,6 +7,7 @@ Every rule is a fixed point (its output never matches its input), which is what 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -18,6 +19,7 @@ __all__ = [
     "ENV_RENAMES",
     "KEY_VAR",
     "Rules",
+    "gateway_root",
     "gateway_url",
 ]
 
@@ -44,7 +46,9 @@ def gateway_url(url: str, base: str) -> str | None:
 
     ``https://api.openai.com/v1/chat/completions`` keeps its path under the gateway's ``/v1``;
     an Azure URL loses the deployment segment and the ``api-version`` parameter, which banjia
-    does not need. WebSocket URLs (the Realtime API) are left alone: banjia does not serve them.
+    does not need. A host alone (``https://api.openai.com``) becomes the gateway's root, because
+    the app appends ``/v1/…`` itself (else ``/v1/v1/…``). WebSocket URLs (the Realtime API)
+    are left alone: banjia does not serve them.
     """
     if not openai_urls(url) or openai_urls(url)[0] != url:
         return None
@@ -58,6 +62,8 @@ def gateway_url(url: str, base: str) -> str | None:
             if path == prefix or path.startswith(prefix + "/"):
                 path = path[len(prefix):]
                 break
+    elif path in ("", "/"):
+        return gateway_root(base) + path
     elif path == "/v1" or path.startswith("/v1/"):
         path = path[3:]
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -70,12 +76,23 @@ def gateway_url(url: str, base: str) -> str | None:
     return new
 
 
+def gateway_root(base: str) -> str:
+    """The gateway's origin: its base URL without the ``/v1`` every OpenAI path starts with."""
+    base = base.rstrip("/")
+    return base[:-3] if base.endswith("/v1") else base
+
+
 @dataclass(frozen=True)
 class Rules:
-    """The options of one rewrite run."""
+    """The options of one rewrite run. ``renames``, ``add_base_url`` and ``set_values`` come
+    from what the project reads (:mod:`banjia.migrate._project`); the defaults suit a project
+    whose code is not at hand (deployment files only)."""
 
     base_url: str = DEFAULT_BASE_URL
     model_map: dict[str, str] = field(default_factory=dict)
+    renames: Mapping[str, str] = field(default_factory=lambda: dict(ENV_RENAMES))
+    add_base_url: bool = True  # env files gain OPENAI_BASE_URL beside OPENAI_API_KEY
+    set_values: Mapping[str, str] = field(default_factory=dict)  # the app's own settings
 
     def model(self, text: str) -> str | None:
         """The model name a literal becomes, or None to leave it."""
@@ -93,8 +110,8 @@ class Rules:
             return None
         if (url := gateway_url(text, self.base_url)) is not None:
             return url if url != text else None
-        if text in ENV_RENAMES:
-            return ENV_RENAMES[text]
+        if text in self.renames:
+            return self.renames[text]
         return self.model(text)
 
     def url_prefix(self, text: str) -> str | None:

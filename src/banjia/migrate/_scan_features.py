@@ -7,7 +7,10 @@ literal becomes :data:`UNKNOWN`, which counts as "maybe on" for switches like ``
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Final, Literal, TypeAlias
+
+from banjia.vendors import DESCRIPTORS
 
 __all__ = [
     "CAPABILITIES",
@@ -38,7 +41,7 @@ Support = Literal["supported", "unsupported", "unknown"]
 FEATURES: tuple[str, ...] = (
     "streaming", "tools", "json_object", "json_schema", "n", "logprobs", "vision", "audio",
     "responses", "completions", "embeddings", "images", "moderations", "files", "assistants",
-    "batch", "fine_tuning",
+    "batch", "fine_tuning", "speech", "transcription", "rerank",
 )
 
 _TOOL_KEYS = ("tools", "tool_choice", "functions", "function_call", "parallel_tool_calls")
@@ -47,7 +50,8 @@ _IMAGE_PARTS = frozenset({"image_url", "input_image", "image"})
 # Path fragments of raw HTTP URLs, most specific first.
 _URL_FEATURES: tuple[tuple[str, str], ...] = (
     ("/chat/completions", ""), ("/completions", "completions"), ("/embeddings", "embeddings"),
-    ("/responses", "responses"), ("/images/", "images"), ("/audio/", "audio"),
+    ("/responses", "responses"), ("/images/", "images"), ("/audio/speech", "speech"),
+    ("/audio/transcriptions", "transcription"), ("/audio/", "audio"), ("/rerank", "rerank"),
     ("/moderations", "moderations"), ("/files", "files"), ("/batches", "batch"),
     ("/fine_tuning/", "fine_tuning"), ("/fine-tunes", "fine_tuning"),
     ("/assistants", "assistants"), ("/threads", "assistants"),
@@ -117,35 +121,13 @@ def body_features(body: Mapping[str, Value], implied: Iterable[str] = ()) -> tup
     return tuple(f for f in FEATURES if f in found)
 
 
-# What each banjia provider type can serve. The gateway itself answers chat completions,
-# completions (over chat where the vendor lacks them), embeddings, models and responses, so
-# files, images, audio, moderations, assistants, batches and fine-tuning are unsupported whatever
-# the target; vendor columns follow each vendor's documented OpenAI-compatible surface.
-_BASE = frozenset({"streaming", "responses", "completions"})
-CAPABILITIES: dict[str, frozenset[str]] = {
-    "openai": _BASE | {"tools", "json_object", "json_schema", "n", "logprobs", "vision",
-                       "embeddings"},
-    "deepseek": _BASE | {"tools", "json_object", "logprobs"},
-    "dashscope": _BASE | {"tools", "json_object", "vision", "embeddings"},
-    "dashscope-native": _BASE | {"tools", "vision", "embeddings"},
-    "moonshot": _BASE | {"tools", "json_object", "vision"},
-    "zhipu": _BASE | {"tools", "json_object", "vision", "embeddings"},
-    "qianfan": _BASE | {"tools", "json_object", "json_schema", "embeddings"},
-    "qianfan-v1": _BASE | {"tools", "embeddings"},
-    "hunyuan": _BASE | {"tools", "vision", "embeddings"},
-    "hunyuan-tc3": _BASE | {"tools"},
-    "siliconflow": _BASE | {"tools", "json_object", "vision", "embeddings"},
-    "yi": _BASE | {"tools", "vision"},
-    "baichuan": _BASE | {"tools", "embeddings"},
-    "stepfun": _BASE | {"tools", "json_object", "vision"},
-    "zhinao": _BASE,
-    "spark": _BASE | {"tools", "json_object"},
-    "spark-ws": _BASE | {"tools"},
-    "minimax": _BASE | {"tools"},
-    "minimax-pro": _BASE | {"tools"},
-    "ark": _BASE | {"tools", "json_object", "vision", "embeddings"},
-    "local": _BASE | {"embeddings"},
-}
+# What each banjia provider type can serve: its descriptor's capabilities (banjia.vendors.table).
+# The gateway itself answers chat completions, completions (over chat where the vendor lacks them),
+# embeddings, models and responses; files, moderations, assistants, batches and fine-tuning are
+# unsupported whatever the target, and "audio" (chat audio, translations) is served by none.
+CAPABILITIES: Mapping[str, frozenset[str]] = MappingProxyType({
+    t: d.capabilities & frozenset(FEATURES) for t, d in DESCRIPTORS.items()
+})
 
 
 def support_for(target: str, features: Iterable[str]) -> dict[str, Support]:

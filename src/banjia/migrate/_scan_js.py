@@ -6,6 +6,7 @@ literals, ``new`` expressions, calls and ``process.env`` reads produce findings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import cache
 from typing import Literal
@@ -21,10 +22,13 @@ from banjia.migrate._scan_rules import (
     FOREIGN_MODULES,
     FOREIGN_NAME_HINTS,
     HTTP_METHODS,
+    SDK_RESOURCES,
     V3_METHODS,
     Hit,
+    appends_api_path,
     is_api_url,
     is_env_name,
+    is_sdk_method,
     literal_hits,
     match_api_method,
     openai_urls,
@@ -45,6 +49,23 @@ _FUNCTIONS = frozenset({"function_declaration", "function_expression", "arrow_fu
                         "generator_function", "function"})
 _ENV_OBJECTS = frozenset({"process.env", "import.meta.env"})
 _HOLE = "{…}"
+# request functions beyond `fetch` and `axios`: wrappers such as `fetchSSE`, `fetchEventSource`,
+# a proxy-aware `options.fetch`, and the common request libraries
+_FETCH_LIKE = re.compile(r"(?i)\$?o?fetch\w*|\w*Fetch|got|ky|request|superagent")
+# clients of wrapper libraries: the `chatgpt` package's ChatGPTAPI (scan-rules.md, extension 3)
+_WRAPPER_CTORS = frozenset({"ChatGPTAPI"})
+_WRAPPER_CALLS = frozenset({"sendMessage"})
+# the Vercel AI SDK: its default providers, and the functions that call a model
+_AI_SDK_DEFAULTS = {"@ai-sdk/openai": "openai", "@ai-sdk/azure": "azure"}
+_AI_SDK_MODULES = frozenset({"ai", "ai/rsc", "ai/react"})
+_AI_SDK_CALLS: dict[str, str] = {
+    "generateText": "", "streamText": "streaming", "generateObject": "json_schema",
+    "streamObject": "json_schema", "streamUI": "streaming", "render": "streaming",
+    "embed": "embeddings", "embedMany": "embeddings", "generateImage": "images",
+    "experimental_generateImage": "images", "transcribe": "audio",
+    "experimental_transcribe": "audio", "generateSpeech": "audio",
+    "experimental_generateSpeech": "audio",
+}
 
 
 def dialect_for(suffix: str) -> Dialect | None:
@@ -97,6 +118,17 @@ def string_value(node: Node) -> tuple[str, bool] | None:
                 parts.append(_text(child))
         return "".join(parts), whole
     return None
+
+
+def _openai_target(text: str | None) -> str | None:
+    """The OpenAI URL a request URL holds, or its text when it appends an OpenAI API path to a
+    base known only at run time (scan-rules.md, extension 2)."""
+    if text is None:
+        return None
+    urls = openai_urls(text)
+    if urls:
+        return urls[0]
+    return text if appends_api_path(text) else None
 
 
 def _walk(node: Node) -> Iterator[Node]:
@@ -215,6 +247,9 @@ class _Scanner:
         self.url_names: dict[str, str] = {}
         self.params: list[frozenset[str]] = []
         self.hits: list[Hit] = []
+        self.wrapper_bound: set[str] = set()  # names holding a ChatGPTAPI
+        self.ai_providers: set[str] = set()  # names of AI SDK providers: default or made here
+        self.ai_models: set[str] = set()  # names bound to one of their models
         self._collect()
 
     # -- pre-pass -----------------------------------------------------------------------------
@@ -233,9 +268,11 @@ class _Scanner:
                     name = node.child_by_field_name("name")
                     if sv and name is not None:
                         self._collect_require(name, sv[0])
-        for local, (module, _) in self.imports.items():
+        for local, (module, imported) in self.imports.items():
             if module in FOREIGN_MODULES or module.split("/")[0] in FOREIGN_MODULES:
                 self.foreign.add(local)
+            if _AI_SDK_DEFAULTS.get(module) == imported:
+                self.ai_providers.add(local)
         for _ in range(3):  # a few rounds settle chains like `const URL = BASE + "/chat"`
             for node in nodes:
                 self._collect_binding(node)
@@ -308,9 +345,18 @@ class _Scanner:
             and inner.type == "new_expression" else None
         if ctor is not None and self._ctor_name(ctor) in CLIENT_CTORS:
             self.openai_bound.add(name)
-        url = self._url_of(value)
-        if url is not None:
-            self.url_names[name] = url
+        if ctor is not None and self._ctor_name(ctor) in _WRAPPER_CTORS:
+            self.wrapper_bound.add(name)
+        if inner is not None and inner.type == "call_expression":
+            callee = _text(inner.child_by_field_name("function"))
+            if callee in _FACTORIES:
+                self.ai_providers.add(name)
+            elif self._is_ai_model(inner):
+                self.ai_models.add(name)
+        text = self._url_text(value)
+        if text != _HOLE and (_openai_target(text) or "://" in text or text.endswith(_HOLE)
+                              or text.startswith(_HOLE)):
+            self.url_names[name] = text
 
     def _is_foreign_value(self, value: Node) -> bool:
         value = _unwrap(value) or value
@@ -326,40 +372,53 @@ class _Scanner:
     # -- URL expressions ----------------------------------------------------------------------
 
     def _url_of(self, node: Node | None) -> str | None:
+        """What an expression reaches when it is an OpenAI URL: the URL, or its text with
+        ``{…}`` holes when it appends an API path to a base known only at run time."""
+        return _openai_target(self._url_text(node))
+
+    def _url_text(self, node: Node | None, depth: int = 0) -> str:
+        """The text of a URL expression, every part not known here written ``{…}``."""
         node = _unwrap(node)
-        if node is None:
-            return None
+        if node is None or depth > 20:
+            return _HOLE
         t = node.type
         if t == "string":
-            urls = openai_urls(_text(node)[1:-1])
-            return urls[0] if urls else None
+            return _text(node)[1:-1]
         if t == "template_string":
-            # `${BASE}/embeddings` with BASE an OpenAI URL reads as the whole URL
             parts = []
             for child in node.named_children:
                 if child.type == "template_substitution":
                     inner = child.named_children[0] if child.named_children else None
-                    parts.append(self._url_of(inner) or _HOLE)
+                    parts.append(self._url_text(inner, depth + 1))
                 else:
                     parts.append(_text(child))
-            urls = openai_urls("".join(parts))
-            return urls[0] if urls else None
+            return "".join(parts)
         if t == "binary_expression":
-            left = self._url_of(node.child_by_field_name("left"))
-            right = node.child_by_field_name("right")
-            if left and right is not None and right.type == "string":
-                return left + _text(right)[1:-1]
-            return left or self._url_of(right)
+            op = node.child_by_field_name("operator")
+            left = self._url_text(node.child_by_field_name("left"), depth + 1)
+            right = self._url_text(node.child_by_field_name("right"), depth + 1)
+            if _text(op) == "+":
+                return left + right
+            if _text(op) in ("??", "||"):  # `process.env.BASE ?? "https://api.openai.com"`
+                return next((x for x in (left, right) if _openai_target(x)), _HOLE)
+            return _HOLE
+        if t == "ternary_expression":
+            texts = [self._url_text(node.child_by_field_name(f), depth + 1)
+                     for f in ("consequence", "alternative")]
+            return next((x for x in texts if _openai_target(x)), _HOLE)
         if t == "identifier":
             if any(_text(node) in p for p in self.params):
-                return None  # a parameter: the URL comes from the caller
-            return self.url_names.get(_text(node))
+                return _HOLE  # a parameter: the URL comes from the caller
+            return self.url_names.get(_text(node), _HOLE)
         if t == "member_expression":
-            return self.url_names.get(_text(node.child_by_field_name("property")))
+            return self.url_names.get(_text(node.child_by_field_name("property")), _HOLE)
         if t == "new_expression" and _text(node.child_by_field_name("constructor")) == "URL":
             args = _args(node)
-            return next((u for a in args if (u := self._url_of(a))), None)
-        return None
+            if len(args) >= 2:  # new URL(path, base)
+                return self._url_text(args[1], depth + 1).rstrip("/") + "/" + \
+                    self._url_text(args[0], depth + 1).lstrip("/")
+            return self._url_text(args[0], depth + 1) if args else _HOLE
+        return _HOLE
 
     # -- walking ------------------------------------------------------------------------------
 
@@ -424,7 +483,8 @@ class _Scanner:
             return
         name = self._ctor_name(ctor)
         module = self.imports.get(_text(ctor), ("", ""))[0]
-        if name in CLIENT_CTORS or (name in _V3_CTORS and module == "openai"):
+        if name in CLIENT_CTORS or (name in _V3_CTORS and module == "openai") or (
+                name in _WRAPPER_CTORS and module in ("chatgpt", "")):
             self.hits.append(Hit(_line(node), "client", f"new {name}(…)"))
 
     def _imports_openai(self) -> bool:
@@ -445,6 +505,63 @@ class _Scanner:
         lowered = name.lower()
         return name in self.foreign or any(h in lowered for h in FOREIGN_NAME_HINTS)
 
+    def _is_ai_model(self, node: Node | None) -> bool:
+        """A model of an AI SDK OpenAI provider: `openai("gpt-4o")`, `openai.chat(…)`, a
+        provider made with `createOpenAI`, or a name bound to one of these."""
+        node = _unwrap(node)
+        if node is None:
+            return False
+        if node.type == "identifier":
+            return _text(node) in self.ai_models
+        if node.type == "ternary_expression":
+            return any(self._is_ai_model(node.child_by_field_name(f))
+                       for f in ("consequence", "alternative"))
+        if node.type == "binary_expression" and _text(node.child_by_field_name("operator")) in (
+                "??", "||"):
+            return any(self._is_ai_model(node.child_by_field_name(f)) for f in ("left", "right"))
+        if node.type != "call_expression":
+            return False
+        func = node.child_by_field_name("function")
+        if func is not None and func.type == "member_expression":
+            func = func.child_by_field_name("object")
+        return func is not None and func.type == "identifier" and _text(func) in self.ai_providers
+
+    def _is_openai_receiver(self, path: list[str], root: Node) -> bool:
+        """A receiver that holds an OpenAI client: bound to a constructor, or named so."""
+        if root.type in ("call_expression", "new_expression"):
+            ctor = root.child_by_field_name("constructor")
+            return ctor is not None and self._ctor_name(ctor) in CLIENT_CTORS
+        if root.type == "this":
+            name = path[-1] if path else ""
+        elif root.type == "identifier":
+            name = path[-1] if path else _text(root)
+        else:
+            return False
+        lowered = name.lower()
+        return name in self.openai_bound or "client" in lowered or "openai" in lowered
+
+    def _visit_ai_sdk(self, node: Node, name: str, line: int) -> None:
+        """`streamText({ model: openai("gpt-4o"), … })` and the other AI SDK model calls."""
+        module, imported = self.imports.get(name, ("", ""))
+        if module not in _AI_SDK_MODULES or imported not in _AI_SDK_CALLS:
+            return
+        args = _args(node)
+        options = _unwrap(args[0]) if args else None
+        if options is None or options.type != "object":
+            return
+        model: Node | None = None
+        keys: set[str] = set()
+        for pair in options.named_children:
+            key = _text(pair.child_by_field_name("key")) if pair.type == "pair" else _text(pair)
+            keys.add(key)
+            if key == "model":
+                model = pair.child_by_field_name("value") if pair.type == "pair" else pair
+        if model is None or not self._is_ai_model(model):
+            return
+        implied = [_AI_SDK_CALLS[imported], "tools" if "tools" in keys else ""]
+        feats = body_features({}, implied)
+        self.hits.append(Hit(line, "call", f"{imported}(…)", feats))
+
     def _visit_call(self, node: Node) -> None:
         func = node.child_by_field_name("function")
         if func is None:
@@ -452,10 +569,14 @@ class _Scanner:
         line = _line(node)
         if func.type == "identifier":
             name = _text(func)
-            if name in _FACTORIES:
+            if name in _FACTORIES or (name in self.ai_providers and name not in self._made_providers()):
                 self.hits.append(Hit(line, "client", f"{name}(…)"))
             elif name in ("fetch", "axios"):
                 self._visit_http(node, name, name == "axios")
+            elif name in self.imports and self.imports[name][0] in _AI_SDK_MODULES:
+                self._visit_ai_sdk(node, name, line)
+            elif _FETCH_LIKE.fullmatch(name):
+                self._visit_http(node, name, False)
             return
         if func.type != "member_expression":
             return
@@ -467,24 +588,51 @@ class _Scanner:
         if prop == "withOptions" and not self._is_foreign_receiver(path[:-1], root):
             self.hits.append(Hit(line, "client", "withOptions(…)"))
             return
+        obj_node = func.child_by_field_name("object")
+        obj = _text(obj_node)
+        if obj in self.ai_providers and obj not in self._made_providers():
+            self.hits.append(Hit(line, "client", f"{obj}.{prop}(…)"))
+            return
+        if prop in _WRAPPER_CALLS and self._holds_wrapper(path, root):
+            self.hits.append(Hit(line, "call", f"ChatGPTAPI.{prop}", body_features({}, [])))
+            return
         method = match_api_method(path)
         if method is None and prop in V3_METHODS and self._imports_openai():
             method = (prop,)
-        if method is not None and not self._is_foreign_receiver(path, root):
+        implied: str | None = None
+        if method is not None:
             implied = API_METHODS.get(method, V3_METHODS.get(method[-1], ""))
+        else:
+            resource = is_sdk_method(path)
+            if resource is not None and (len(resource) > 1 or self._is_openai_receiver(
+                    path[:-len(resource) - 1], root)):
+                method, implied = (*resource, prop), SDK_RESOURCES[resource]
+        if method is not None and implied is not None and not self._is_foreign_receiver(path, root):
             args = _args(node)
             body = literal_value(args[0]) if args else {}
             feats = body_features(body if isinstance(body, dict) else {}, [implied])
             self.hits.append(Hit(line, "call", ".".join(method), feats))
             return
-        obj = _text(func.child_by_field_name("object"))
         if obj == "axios":
             if prop in _AXIOS_VERBS:
                 self._visit_http(node, f"axios.{prop}", True)
-        elif prop == "fetch" and obj in ("window", "globalThis", "self"):
-            self._visit_http(node, "fetch", False)
+        elif prop == "fetch" or (_FETCH_LIKE.fullmatch(prop) and prop not in HTTP_METHODS):
+            self._visit_http(node, prop, False)
         elif prop in HTTP_METHODS:
             self._visit_http(node, prop, True, api_only=True)
+
+    def _made_providers(self) -> set[str]:
+        """Providers the app made itself with `createOpenAI`: only their literals count."""
+        return {n for n in self.ai_providers if n not in self.imports}
+
+    def _holds_wrapper(self, path: list[str], root: Node) -> bool:
+        if root.type == "this":
+            name = path[0] if len(path) > 1 else ""
+        elif root.type == "identifier":
+            name = _text(root)
+        else:
+            return False
+        return name in self.wrapper_bound
 
     def _visit_http(self, node: Node, name: str, config_url: bool, api_only: bool = False) -> None:
         args = _args(node)
@@ -501,9 +649,9 @@ class _Scanner:
                 if key is not None and _text(key) == "data":
                     body = literal_value(pair.child_by_field_name("value"))
         # `.get` and friends also belong to maps: a client's call must reach the API itself
-        if url is None or (api_only and not is_api_url(url)):
+        if url is None or (api_only and openai_urls(url) and not is_api_url(url)):
             return
-        if name == "fetch" and len(args) > 1:
+        if name != "axios" and not name.startswith("axios.") and len(args) > 1:
             options = literal_value(args[1])
             body = options.get("body") if isinstance(options, dict) else None
         elif body is None and len(args) > 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from banjia.migrate._scan_features import UNKNOWN, Value, body_features, url_feature
@@ -14,9 +15,12 @@ from banjia.migrate._scan_rules import (
     HTTP_METHODS,
     LEGACY_METHODS,
     LEGACY_RESOURCES,
+    SDK_RESOURCES,
     WITH_OPTIONS_ELSEWHERE,
     Hit,
+    appends_api_path,
     is_api_url,
+    is_sdk_method,
     literal_hits,
     match_api_method,
     openai_urls,
@@ -29,6 +33,12 @@ _HTTP_MODULES = frozenset({"requests", "httpx"})
 _HTTP_MODULE_FUNCS = frozenset({"get", "post", "put", "patch", "delete", "head", "options",
                                 "request", "stream"})
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+# functions that send a request given its URL first: `urllib.request.Request`, `urlopen`, and
+# the app's own wrappers (`fetch_sse`, `_post`, `do_request`…)
+_REQUEST_FUNC = re.compile(r"(?i)(urlopen|Request|a?fetch\w*|\w*_(fetch|request|post|sse)|post|request)")
+# wrappers that are clients even when only referenced (`{"openai": ChatOpenAI}`)
+_WRAPPER_MODULES = ("langchain", "llama_index")
+_MAPPINGS = (ast.Dict, ast.DictComp)
 # stands for a hole in an f-string; it can sit in a host, so `f"https://{name}.openai.azure.com"`
 # is still an Azure URL
 _HOLE = "{…}"
@@ -142,10 +152,25 @@ def _kwargs(call: ast.Call) -> dict[str, Value]:
     return body
 
 
+def _openai_target(text: str | None) -> str | None:
+    """What a request URL reaches, when it is OpenAI: the OpenAI URL it holds, or the URL text
+    (holes as ``{…}``) when it appends an OpenAI API path to a base known only at run time."""
+    if text is None:
+        return None
+    urls = openai_urls(text)
+    if urls:
+        return urls[0]
+    return text if appends_api_path(text) else None
+
+
 class _Scanner:
     def __init__(self, tree: ast.Module) -> None:
         self.tree = tree
         self.nodes = list(ast.walk(tree))
+        self.parents: dict[int, ast.AST] = {
+            id(child): node for node in self.nodes for child in ast.iter_child_nodes(node)}
+        # names bound to dicts: their `.get(url)` is a lookup, not a request
+        self.mappings: set[str] = set()
         self.docstrings = _docstrings(self.nodes)
         self.aliases: dict[str, str] = {}
         self.foreign: set[str] = set()
@@ -217,6 +242,9 @@ class _Scanner:
                 foreign = self._is_foreign_call(value)
                 ours = self._is_client_call(value)
                 url = self._url_of(value)
+                mapping = isinstance(value, _MAPPINGS) or (
+                    isinstance(value, ast.Call) and _dotted(value.func) in (
+                        ["dict"], ["defaultdict"], ["collections", "defaultdict"], ["OrderedDict"]))
                 for t in targets:
                     name = t.id if isinstance(t, ast.Name) else (
                         t.attr if isinstance(t, ast.Attribute) else None)
@@ -226,6 +254,8 @@ class _Scanner:
                         self.foreign.add(name)
                     if ours:
                         self.openai_bound.add(name)
+                    if mapping:
+                        self.mappings.add(name)
                     if url is not None:
                         (self.url_names if isinstance(t, ast.Name) else self.url_attrs)[name] = url
             if known == (len(self.foreign), len(self.url_names), len(self.url_attrs)):
@@ -244,42 +274,50 @@ class _Scanner:
     # -- URL expressions ----------------------------------------------------------------------
 
     def _url_of(self, node: ast.expr) -> str | None:
-        """The OpenAI URL an expression evaluates to (as far as can be told), or None."""
+        """What an expression reaches when it is an OpenAI URL (as far as can be told): the URL,
+        or its text with ``{…}`` holes when it appends an API path to a run-time base."""
+        return _openai_target(self._url_text(node))
+
+    def _url_text(self, node: ast.expr | None, depth: int = 0) -> str:
+        """The text of a URL expression, every part not known here written ``{…}``."""
+        if node is None or depth > 20:
+            return _HOLE
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            urls = openai_urls(node.value)
-            return urls[0] if urls else None
+            return node.value
         if isinstance(node, ast.JoinedStr):
-            # `f"{BASE}/embeddings"` with BASE an OpenAI URL reads as the whole URL
-            parts = [v.value if isinstance(v, ast.Constant) and isinstance(v.value, str)
-                     else (self._url_of(v.value) if isinstance(v, ast.FormattedValue) else None)
-                     or _HOLE for v in node.values]
-            urls = openai_urls("".join(parts))
-            return urls[0] if urls else None
-        if isinstance(node, ast.BinOp):
-            left = self._url_of(node.left)
-            right = node.right
-            if left and isinstance(right, ast.Constant) and isinstance(right.value, str):
-                return left + right.value
-            return left or self._url_of(right)
+            return "".join(v.value if isinstance(v, ast.Constant) and isinstance(v.value, str)
+                           else self._url_text(v.value, depth + 1)
+                           if isinstance(v, ast.FormattedValue) else _HOLE for v in node.values)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            return self._url_text(node.left, depth + 1) + self._url_text(node.right, depth + 1)
         if isinstance(node, ast.BoolOp):  # `os.getenv("X") or "https://api.openai.com/v1"`
-            return next((u for v in node.values if (u := self._url_of(v))), None)
+            texts = [self._url_text(v, depth + 1) for v in node.values]
+            return next((t for t in texts if _openai_target(t)), _HOLE)
+        if isinstance(node, ast.IfExp):
+            texts = [self._url_text(v, depth + 1) for v in (node.body, node.orelse)]
+            return next((t for t in texts if _openai_target(t)), _HOLE)
         if isinstance(node, ast.Name):
             if any(node.id in p for p in self.params):
-                return None  # a parameter: the URL comes from the caller
-            return self.url_names.get(node.id)
+                return _HOLE  # a parameter: the base comes from the caller
+            return self.url_names.get(node.id, _HOLE)
         if isinstance(node, ast.Attribute):
-            return self.url_attrs.get(node.attr)
+            return self.url_attrs.get(node.attr, _HOLE)
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr == "format":
-                return self._url_of(func.value)
+                template = self._url_text(func.value, depth + 1)
+                return re.sub(r"\{[^{}]*\}", _HOLE, template) if template != _HOLE else _HOLE
+            if isinstance(func, ast.Attribute) and func.attr in ("rstrip", "strip", "removesuffix"):
+                return self._url_text(func.value, depth + 1)
             dotted = _dotted(func)
-            if dotted and dotted[-1] == "urljoin" and node.args:
-                return self._url_of(node.args[0])
+            if dotted and dotted[-1] in ("urljoin", "join") and len(node.args) >= 2 \
+                    and dotted[0] != "str":
+                return "/".join(self._url_text(a, depth + 1).rstrip("/") for a in node.args)
             # an environment lookup whose default is an OpenAI URL
             if dotted and dotted[-1] in ("getenv", "get") and len(node.args) >= 2:
-                return self._url_of(node.args[1])
-        return None
+                default = self._url_text(node.args[1], depth + 1)
+                return default if _openai_target(default) else _HOLE
+        return _HOLE
 
     # -- walking ------------------------------------------------------------------------------
 
@@ -300,6 +338,8 @@ class _Scanner:
             return
         if isinstance(node, ast.Call):
             self._visit_call(node)
+        elif isinstance(node, ast.Name):
+            self._visit_name(node)
         elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
             self._visit_assignment(node)
         for child in ast.iter_child_nodes(node):
@@ -366,7 +406,12 @@ class _Scanner:
         if resolved and _is_client_ctor(resolved):
             self.hits.append(Hit(line, "client", f"{resolved[-1]}(…)"))
             return
+        if resolved and resolved[-1] == "init_chat_model" and self._inits_openai(node):
+            self.hits.append(Hit(line, "client", "init_chat_model(…)"))
+            return
         if not isinstance(func, ast.Attribute):
+            if isinstance(func, ast.Name):
+                self._visit_http(node, func, resolved)
             return
         path, root = _chain(func)
         if func.attr == "with_options" and not self._is_foreign_receiver(path[:-1], root) \
@@ -383,26 +428,86 @@ class _Scanner:
             feats = body_features(_kwargs(node), [API_METHODS[method]])
             self.hits.append(Hit(line, "call", ".".join(method), feats))
             return
+        resource = is_sdk_method(path)
+        if resource is not None and not self._is_foreign_receiver(path, root) and (
+                len(resource) > 1 or self._is_openai_receiver(path[:-len(resource) - 1], root)):
+            feats = body_features(_kwargs(node), [SDK_RESOURCES[resource]])
+            self.hits.append(Hit(line, "call", ".".join([*resource, path[-1]]), feats))
+            return
         self._visit_http(node, func, resolved)
+
+    @staticmethod
+    def _inits_openai(node: ast.Call) -> bool:
+        """LangChain's `init_chat_model("openai:gpt-4o")` or `(…, model_provider="openai")`."""
+        provider = next((k.value for k in node.keywords if k.arg == "model_provider"), None)
+        if isinstance(provider, ast.Constant):
+            return provider.value in ("openai", "azure_openai")
+        first = node.args[0] if node.args else next(
+            (k.value for k in node.keywords if k.arg == "model"), None)
+        return isinstance(first, ast.Constant) and isinstance(first.value, str) \
+            and first.value.startswith(("openai:", "azure_openai:"))
+
+    def _visit_name(self, node: ast.Name) -> None:
+        """A LangChain or LlamaIndex wrapper class used as a value (`{"openai": ChatOpenAI}`):
+        the app builds its client from it later (scan-rules.md, extension 3)."""
+        if not isinstance(node.ctx, ast.Load) or node.id not in CLIENT_CTORS:
+            return
+        target = self.aliases.get(node.id, "")
+        if not target.startswith(_WRAPPER_MODULES):
+            return
+        parent = self.parents.get(id(node))
+        if isinstance(parent, ast.Call) and (parent.func is node or _dotted(parent.func) in (
+                ["isinstance"], ["issubclass"])):
+            return
+        if isinstance(parent, ast.Attribute | ast.arg | ast.ExceptHandler | ast.Subscript) or (
+                isinstance(parent, ast.AnnAssign) and parent.annotation is node) or (
+                isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef)):
+            return
+        if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.BitOr):
+            return  # a union type
+        self.hits.append(Hit(node.lineno, "client", f"{node.id} (as a value)"))
+
+    def _is_openai_receiver(self, path: list[str], root: ast.expr) -> bool:
+        """A receiver that holds an OpenAI client: the module, a name bound to a constructor,
+        or a name that says so (`client`, `self.openai_client`)."""
+        if isinstance(root, ast.Call):
+            return self._is_client_call(root)
+        if not isinstance(root, ast.Name):
+            return False
+        name = path[-1] if path else root.id
+        if root.id in ("self", "cls") and not path:
+            return False
+        if not path and self.aliases.get(root.id) == "openai":
+            return True
+        lowered = name.lower()
+        return name in self.openai_bound or "client" in lowered or "openai" in lowered
 
     def _with_options_is_openai(self) -> bool:
         modules = {target.split(".")[0] for target in self.aliases.values()}
         return "openai" in modules or not modules & WITH_OPTIONS_ELSEWHERE
 
-    def _visit_http(self, node: ast.Call, func: ast.Attribute, resolved: list[str] | None) -> None:
-        method = func.attr
+    def _visit_http(self, node: ast.Call, func: ast.expr, resolved: list[str] | None) -> None:
+        """A request whose URL reaches OpenAI: `requests.*`, `httpx.*`, a session's or client's
+        method, `urllib.request.Request`, or the app's own request function."""
+        method = func.attr if isinstance(func, ast.Attribute) else (
+            func.id if isinstance(func, ast.Name) else "")
         module_call = resolved is not None and len(resolved) == 2 and resolved[0] in _HTTP_MODULES
         if module_call and method not in _HTTP_MODULE_FUNCS:
             return
-        if not module_call and method not in HTTP_METHODS:
+        is_method = isinstance(func, ast.Attribute) and not module_call
+        if not module_call and method not in HTTP_METHODS and not _REQUEST_FUNC.fullmatch(method):
+            return
+        if isinstance(func, ast.Attribute) and not module_call and method == "get" \
+                and self._is_mapping_lookup(node, func):
             return
         url_arg: ast.expr | None = next((k.value for k in node.keywords if k.arg == "url"), None)
-        index = 1 if method in ("request", "stream") else 0
+        index = 1 if method in ("request", "stream") and (is_method or module_call) else 0
         if url_arg is None and len(node.args) > index:
             url_arg = node.args[index]
         url = self._url_of(url_arg) if url_arg is not None else None
-        # `.get` and friends also belong to mappings: a client's call must reach the API itself
-        if url is None or (not module_call and not is_api_url(url)):
+        # a client's `.get` and friends must reach the API itself, not a page on the same host
+        if url is None or (is_method and method in HTTP_METHODS and openai_urls(url)
+                           and not is_api_url(url)):
             return
         kwargs = _kwargs(node)
         body = kwargs.get("json")
@@ -413,3 +518,12 @@ class _Scanner:
         feats = body_features(body if isinstance(body, dict) else {}, [url_feature(url)])
         name = ".".join(resolved) if module_call and resolved else method
         self.hits.append(Hit(_call_line(node), "call", f"{name} {url}", feats))
+
+    def _is_mapping_lookup(self, node: ast.Call, func: ast.Attribute) -> bool:
+        """`PRICES.get(url)`, `d.get(url, default)`: a dict lookup (scan-rules.md, ext. 6)."""
+        if len(node.args) >= 2 or isinstance(func.value, _MAPPINGS):
+            return True
+        receiver = func.value
+        name = receiver.id if isinstance(receiver, ast.Name) else (
+            receiver.attr if isinstance(receiver, ast.Attribute) else None)
+        return name is not None and name in self.mappings

@@ -16,15 +16,19 @@ __all__ = [
     "KINDS",
     "LEGACY_METHODS",
     "LEGACY_RESOURCES",
+    "SDK_METHODS",
+    "SDK_RESOURCES",
     "V3_METHODS",
     "WITH_OPTIONS_ELSEWHERE",
     "Hit",
     "Kind",
+    "appends_api_path",
     "env_refs",
     "has_openai_key_component",
     "is_api_url",
     "is_env_name",
     "is_model",
+    "is_sdk_method",
     "literal_hits",
     "match_api_method",
     "openai_urls",
@@ -133,9 +137,9 @@ API_METHODS: dict[tuple[str, ...], str] = {
     ("images", "edit"): "images",
     ("images", "create_variation"): "images",
     ("images", "createVariation"): "images",
-    ("audio", "transcriptions", "create"): "audio",
+    ("audio", "transcriptions", "create"): "transcription",
     ("audio", "translations", "create"): "audio",
-    ("audio", "speech", "create"): "audio",
+    ("audio", "speech", "create"): "speech",
     ("moderations", "create"): "moderations",
     ("models", "list"): "",
     ("models", "retrieve"): "",
@@ -186,7 +190,7 @@ V3_METHODS: dict[str, str] = {
     "createEmbedding": "embeddings",
     "createImage": "images",
     "createModeration": "moderations",
-    "createTranscription": "audio",
+    "createTranscription": "transcription",
 }
 
 # Methods through which a session or client object sends an HTTP request.
@@ -197,7 +201,9 @@ HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "request", "s
 FOREIGN_MODULES = frozenset({
     "anthropic", "@anthropic-ai/sdk", "mistralai", "@mistralai/mistralai", "groq", "groq-sdk",
     "cohere", "cohere-ai", "google", "@google/generative-ai", "@google/genai", "vertexai",
-    "together", "together-ai", "fireworks", "zhipuai", "dashscope", "qianfan", "ollama",
+    "together", "together-ai", "fireworks", "zhipuai", "zai", "dashscope", "qianfan", "ollama",
+    "volcenginesdkarkruntime", "volcengine", "@volcengine/ark-runtime", "erniebot", "sparkai",
+    "tencentcloud", "zhipuai-sdk-nodejs-v4", "@baiducloud/qianfan",
     "replicate", "huggingface_hub", "voyageai", "cerebras", "ai21", "boto3", "stripe",
     "langchain_anthropic", "@langchain/anthropic",
 })
@@ -205,5 +211,95 @@ FOREIGN_MODULES = frozenset({
 WITH_OPTIONS_ELSEWHERE = frozenset({"pymongo", "motor", "mongomock"})
 FOREIGN_NAME_HINTS = (
     "anthropic", "claude", "mistral", "groq", "cohere", "gemini", "genai", "zhipu", "ollama",
-    "stripe", "bedrock",
+    "stripe", "bedrock", "ark_client", "dashscope", "qianfan",
 )
+
+# Every resource of the OpenAI SDKs (scan-rules.md, extension 4): a method call on one of these
+# attribute paths is an API call, whatever the method (`retrieve`, `list`, `delete`, `cancel`…).
+# Paths with two or more parts are distinctive enough on any receiver; one-part paths
+# (`files`, `models`) also name attributes of unrelated objects, so they need a known verb.
+SDK_RESOURCES: dict[tuple[str, ...], str] = {
+    ("chat", "completions"): "",
+    ("chat", "completions", "messages"): "",
+    ("beta", "chat", "completions"): "",
+    ("beta", "assistants"): "assistants",
+    ("beta", "assistants", "files"): "assistants",
+    ("beta", "threads"): "assistants",
+    ("beta", "threads", "runs"): "assistants",
+    ("beta", "threads", "runs", "steps"): "assistants",
+    ("beta", "threads", "messages"): "assistants",
+    ("beta", "threads", "messages", "files"): "assistants",
+    ("beta", "vector_stores"): "assistants",
+    ("beta", "vector_stores", "files"): "assistants",
+    ("beta", "vector_stores", "file_batches"): "assistants",
+    ("beta", "vectorStores"): "assistants",
+    ("beta", "vectorStores", "files"): "assistants",
+    ("beta", "vectorStores", "fileBatches"): "assistants",
+    ("vector_stores",): "assistants",
+    ("vector_stores", "files"): "assistants",
+    ("vector_stores", "file_batches"): "assistants",
+    ("vectorStores",): "assistants",
+    ("vectorStores", "files"): "assistants",
+    ("vectorStores", "fileBatches"): "assistants",
+    ("fine_tuning", "jobs"): "fine_tuning",
+    ("fine_tuning", "jobs", "checkpoints"): "fine_tuning",
+    ("fineTuning", "jobs"): "fine_tuning",
+    ("fineTuning", "jobs", "checkpoints"): "fine_tuning",
+    ("audio", "transcriptions"): "transcription",
+    ("audio", "translations"): "audio",
+    ("audio", "speech"): "speech",
+    ("responses", "input_items"): "responses",
+    ("responses", "inputItems"): "responses",
+    ("uploads", "parts"): "files",
+    ("files",): "files",
+    ("batches",): "batch",
+    ("models",): "",
+    ("uploads",): "files",
+    ("responses",): "responses",
+    ("images",): "images",
+    ("embeddings",): "embeddings",
+    ("moderations",): "moderations",
+    ("completions",): "completions",
+}
+SDK_METHODS = frozenset({
+    "create", "retrieve", "list", "update", "delete", "del", "cancel", "submit_tool_outputs",
+    "submitToolOutputs", "create_and_poll", "createAndPoll", "create_and_run", "createAndRun",
+    "create_and_stream", "createAndStream", "create_and_run_poll", "createAndRunPoll",
+    "create_and_run_stream", "createAndRunStream", "submit_tool_outputs_and_poll",
+    "submitToolOutputsAndPoll", "submit_tool_outputs_stream", "submitToolOutputsStream", "poll",
+    "stream", "parse", "content", "retrieve_content", "wait_for_processing", "upload_and_poll",
+    "uploadAndPoll", "upload", "complete", "list_files", "listFiles", "pause", "resume",
+    "generate", "edit", "create_variation", "createVariation", "compact",
+})
+
+
+def is_sdk_method(path: list[str]) -> tuple[str, ...] | None:
+    """The resource path when ``path`` (receiver first) ends in ``<SDK resource>.<method>``.
+
+    Only multi-part resources qualify on their own; one-part ones (`files.list`) are left to
+    :data:`API_METHODS` or to a receiver known to be an OpenAI client."""
+    if len(path) < 2 or path[-1] not in SDK_METHODS:
+        return None
+    best: tuple[str, ...] | None = None
+    for resource in SDK_RESOURCES:
+        n = len(resource)
+        if len(path) > n and tuple(path[-n - 1:-1]) == resource and (best is None or n > len(best)):
+            best = resource
+    return best
+
+
+# URL paths that name an OpenAI API endpoint when a request appends them to a base it got at run
+# time (scan-rules.md, extension 2); `…` stands for the hole before them.
+_API_PATH = re.compile(
+    r"…\}?[^/]*/+(?:[\w.{}…-]+/+)*?(?:v1/+)?(?:chat/+completions|completions|embeddings"
+    r"|images/+generations|audio/+transcriptions|audio/+speech|moderations|responses"
+    r"|openai/+deployments/)(?![\w-])")
+
+
+def appends_api_path(text: str) -> bool:
+    """Whether a URL built at run time (``{…}`` marks each hole) appends an OpenAI API path to a
+    base it does not spell out: ``{…}/v1/chat/completions``, ``{…}/openai/deployments/{…}/…``.
+    A URL that starts with ``/`` is the app's own route, not a base plus a path."""
+    if text.startswith("/") or "{…}" not in text:
+        return False
+    return _API_PATH.search(text) is not None

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from banjia.migrate._compare_prompts import Prompt, PromptError, load_capture, load_prompts
-from banjia.migrate._compare_report import Run, picks, render_markdown, summarize
+from banjia.migrate._compare_report import Run, against_baseline, picks, render_markdown, summarize
 from banjia.migrate._compare_run import Pricer, Sample, replay
 from banjia.migrate._compare_score import judge_pairs, score_references
 
@@ -34,7 +34,12 @@ if TYPE_CHECKING:
     import openai
     from rich.console import Console
 
-__all__ = ["CompareOptions", "main_compare", "register", "run_compare", "write_reports"]
+__all__ = ["CompareOptions", "Unreachable", "main_compare", "register", "run_compare",
+           "write_reports"]
+
+
+class Unreachable(Exception):
+    """The endpoint does not answer at all: there is nothing to compare."""
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 
@@ -57,12 +62,15 @@ class CompareOptions:
     progress: bool = True
 
 
-async def _owners(client: openai.AsyncOpenAI) -> dict[str, str]:
-    """``owned_by`` per model from ``/models``; nothing when the endpoint has no such list."""
+async def _owners(client: openai.AsyncOpenAI, base_url: str) -> dict[str, str]:
+    """``owned_by`` per model from ``/models``; nothing when the endpoint has no such list.
+    Raises :class:`Unreachable` when the endpoint does not answer at all."""
     import openai
 
     try:
         page = await client.models.list()
+    except openai.APIConnectionError as e:
+        raise Unreachable(f"cannot reach {base_url}: {e.__cause__ or e}") from None
     except openai.APIError:
         return {}
     return {m.id: m.owned_by for m in page.data if getattr(m, "owned_by", None)}
@@ -91,7 +99,7 @@ async def run_compare(opts: CompareOptions) -> Run:
     gate = asyncio.Semaphore(max(1, opts.concurrency))
     warnings: list[str] = []
     try:
-        pricer = Pricer(await _owners(client), opts.provider_types)
+        pricer = Pricer(await _owners(client, opts.base_url), opts.provider_types)
         with _progress(opts.progress) as bar:
             task = bar.add_task("replaying", total=len(opts.prompts) * len(opts.models))
 
@@ -103,7 +111,11 @@ async def run_compare(opts: CompareOptions) -> Run:
 
             samples = list(await asyncio.gather(*(one(p, m) for p in opts.prompts for m in opts.models)))
             by_id = {p.id: p for p in opts.prompts}
-            if any(p.reference for p in opts.prompts):
+            judging = bool(opts.judge) and len(opts.models) > 1
+            for s in samples:
+                p = by_id[s.prompt_id]
+                s.scored = judging or p.reference is not None or p.match is not None
+            if any(p.reference or p.match for p in opts.prompts):
                 bar.update(task, description="scoring")
                 warning = await score_references(client, by_id, samples, opts.embedding_model, gate)
                 if warning:
@@ -120,6 +132,7 @@ async def run_compare(opts: CompareOptions) -> Run:
     finally:
         await client.close()
     summaries = [summarize(m, [s for s in samples if s.model == m], pricer) for m in opts.models]
+    against_baseline(summaries, opts.baseline)
     if opts.baseline and opts.baseline not in opts.models:
         warnings.append(
             f"the baseline {opts.baseline!r} is not among the models; picks use the best quality."
@@ -182,22 +195,33 @@ def _print_summary(run: Run, paths: Sequence[Path], console: Console) -> None:
     from rich.table import Table
 
     from banjia.migrate._compare_report import SUMMARY_COLUMNS, summary_row
+    from banjia.migrate._term import NARROW, wrapped
 
     # the terminal gets the essentials; the reports have every column
-    shown = ("model", "quality", "latency p50 (s)", "TTFT p50 (s)", "CNY / 1k req", "errors")
+    shown = ("model", "quality", "Δ quality", "latency p50 (s)", "CNY / 1k req", "saving",
+             "errors")
     idx = [SUMMARY_COLUMNS.index(c) for c in shown]
-    table = Table(title=f"banjia compare — {run.prompts} prompts", title_justify="left")
-    for i, c in enumerate(shown):
-        table.add_column(c, justify="left" if i == 0 else "right", no_wrap=i == 0)
-    for s in run.summaries:
-        row = summary_row(s)
-        table.add_row(*(row[i] for i in idx))
-    console.print(table)
+    if console.width < NARROW:  # a list: a squeezed table is unreadable, piped or at 80 columns
+        wrapped(console, f"banjia compare — {run.prompts} prompts", style="bold")
+        for s in run.summaries:
+            row = summary_row(s)
+            wrapped(console, row[0], "    ", "")
+            wrapped(console, ", ".join(f"{c} {row[i]}" for c, i in zip(shown[1:], idx[1:],
+                                                                        strict=True)), "    ")
+    else:
+        table = Table(title=f"banjia compare — {run.prompts} prompts", title_justify="left")
+        for i, c in enumerate(shown):
+            table.add_column(c, justify="left" if i == 0 else "right", no_wrap=i == 0)
+        for s in run.summaries:
+            row = summary_row(s)
+            table.add_row(*(row[i] for i in idx))
+        console.print(table)
     for p in run.picks:
-        console.print(f"[bold]{p.label}[/]: " + (f"{p.model} — {p.why}" if p.model else f"none — {p.why}"))
+        wrapped(console, f"{p.label}: " + (f"{p.model} — {p.why}" if p.model else f"none — {p.why}"),
+                "  ", "")
     for w in run.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
-    console.print("reports: " + ", ".join(str(p) for p in paths))
+        wrapped(console, f"warning: {w}", "  ", "")
+    wrapped(console, "reports: " + ", ".join(str(p) for p in paths), "  ", "")
 
 
 def main_compare(args: argparse.Namespace) -> int:
@@ -240,10 +264,20 @@ def main_compare(args: argparse.Namespace) -> int:
         provider_types=types,
         progress=not args.no_progress,
     )
-    run = asyncio.run(run_compare(opts))
+    try:
+        run = asyncio.run(run_compare(opts))
+    except Unreachable as e:
+        print(f"banjia compare: {e}; nothing compared, no report written", file=sys.stderr)
+        return 2
     paths = write_reports(run, prompts, args.out)
     _print_summary(run, paths, Console())
     return 1 if all(not s.ok for s in run.samples) else 0
+
+
+def _base_url(value: str) -> str:
+    from banjia.migrate._args import base_url
+
+    return base_url(value)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -260,7 +294,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--models", required=True, help="comma-separated candidates, e.g. qwen/qwen-plus,deepseek/…"
     )
     p.add_argument(
-        "--base-url", help=f"default: the gateway of --config, else $OPENAI_BASE_URL, else {DEFAULT_BASE_URL}"
+        "--base-url", type=_base_url,
+        help=f"default: the gateway of --config, else $OPENAI_BASE_URL, else {DEFAULT_BASE_URL}"
     )
     p.add_argument(
         "--api-key", help="default: the config's master key, else $BANJIA_API_KEY / $OPENAI_API_KEY"

@@ -20,12 +20,14 @@ from pathlib import Path
 import libcst
 import yaml
 
+from banjia.migrate._project import Project, analyze
 from banjia.migrate._rewrite_config import rewrite_env, rewrite_json, rewrite_toml, rewrite_yaml
+from banjia.migrate._rewrite_files import rewrite_lines, rewrite_notebook, rewrite_pin, rewrite_vue
 from banjia.migrate._rewrite_js import rewrite_js
 from banjia.migrate._rewrite_python import rewrite_python
-from banjia.migrate._rewrite_rules import BASE_URL_VAR, DEFAULT_BASE_URL, Rules
+from banjia.migrate._rewrite_rules import DEFAULT_BASE_URL, Rules
 from banjia.migrate._scan_js import dialect_for
-from banjia.migrate.scan import Skipped, file_type, iter_files
+from banjia.migrate.scan import Skipped, file_type, iter_files, scan
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -34,6 +36,8 @@ __all__ = [
     "main_rewrite",
     "parse_model_map",
     "plan",
+    "rewrite_project",
+    "rules_for",
     "unified_diff",
 ]
 
@@ -71,14 +75,18 @@ def _rewriter(path: Path) -> Callable[[str, Rules], str] | None:
         assert dialect is not None
         return lambda text, rules: rewrite_js(text, dialect, rules)
     readers: dict[str, Callable[[str, Rules], str]] = {
-        "env": rewrite_env, "yaml": rewrite_yaml, "toml": rewrite_toml, "json": rewrite_json}
-    return readers.get(kind or "")
+        "env": rewrite_env, "yaml": rewrite_yaml, "toml": rewrite_toml, "json": rewrite_json,
+        "vue": rewrite_vue, "notebook": rewrite_notebook}
+    if kind in ("dockerfile", "shell", "terraform", "ini"):
+        line_kind: str = kind
+        return lambda text, rules: rewrite_lines(text, rules, line_kind)
+    return readers.get(kind) if kind is not None else None
 
 
 # Everything some rewriter acts on; a file with none of these is left unparsed, which keeps
 # libcst (the slow part) to the few files that matter.
 _TRIGGERS = re.compile(
-    r"api\.openai\.com|\.openai\.azure\.com|OPENAI_(API_BASE|BASE_URL|API_KEY|API_TYPE)"
+    r"api\.openai\.com|\.openai\.azure\.com|OPENAI_(API_BASE|BASE_URL|API_KEY|API_TYPE)|openai\.proxy"
     r"|AZURE_OPENAI_|gpt-35|Azure(OpenAI|ChatOpenAI|OpenAIEmbeddings)|createAzure"
     r"|api_(base|type|version)|openai\.error"
     r"|\.(ChatCompletion|Completion|Embedding|Image|Moderation|Edit|Audio|Model|File|FineTune"
@@ -86,7 +94,8 @@ _TRIGGERS = re.compile(
 
 
 def _worth_parsing(text: str, rules: Rules) -> bool:
-    return _TRIGGERS.search(text) is not None or any(old in text for old in rules.model_map)
+    return _TRIGGERS.search(text) is not None or any(old in text for old in rules.model_map) \
+        or any(name in text for name in rules.set_values)
 
 
 def _plan(root: Path, rules: Rules) -> tuple[list[FileChange], list[Skipped]]:
@@ -117,10 +126,54 @@ def _plan(root: Path, rules: Rules) -> tuple[list[FileChange], list[Skipped]]:
     return changes, skipped
 
 
+def rules_for(project: Project, base_url: str = DEFAULT_BASE_URL,
+              model_map: dict[str, str] | None = None) -> Rules:
+    """The rewrite's options for a project: variables are renamed and added only where
+    something reads them, and the app's own base-URL settings point at the gateway."""
+    return Rules(base_url=base_url, model_map=dict(model_map or {}), renames=project.renames(),
+                 add_base_url=project.adds_base_url(), set_values=project.set_values(base_url))
+
+
+def _pin_changes(root: Path, project: Project) -> list[FileChange]:
+    """openai pins that exclude v1, in a project whose Python code is moved to v1."""
+    python = any(f.path.endswith((".py", ".ipynb")) and f.kind in ("client", "call")
+                 for f in project.report.findings)
+    if not python:
+        return []
+    base = root if root.is_dir() else root.parent
+    by_file: dict[str, set[int]] = {}
+    for pin in project.pins:
+        by_file.setdefault(pin.path, set()).add(pin.line)
+    changes = []
+    for rel, lines in sorted(by_file.items()):
+        try:
+            old = (base / rel).read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        new = rewrite_pin(old, lines)
+        if new != old:
+            changes.append(FileChange(rel, old, new))
+    return changes
+
+
+def rewrite_project(root: Path, base_url: str = DEFAULT_BASE_URL,
+                    model_map: dict[str, str] | None = None,
+                    project: Project | None = None) -> tuple[list[FileChange], list[Skipped],
+                                                             Project]:
+    """Scan, read what the project reads, and plan its rewrite."""
+    root = Path(root)
+    if project is None:
+        project = analyze(root, scan(root))
+    changes, skipped = _plan(root, rules_for(project, base_url, model_map))
+    changes += _pin_changes(root, project)
+    changes.sort(key=lambda c: c.path)
+    return changes, skipped, project
+
+
 def plan(root: Path, base_url: str = DEFAULT_BASE_URL,
          model_map: dict[str, str] | None = None) -> list[FileChange]:
     """The changes that move the project at ``root`` onto the gateway at ``base_url``."""
-    return _plan(Path(root), Rules(base_url=base_url, model_map=dict(model_map or {})))[0]
+    return rewrite_project(Path(root), base_url, model_map)[0]
 
 
 def unified_diff(changes: Iterable[FileChange]) -> str:
@@ -140,23 +193,6 @@ def apply_changes(root: Path, changes: Iterable[FileChange]) -> None:
         (base / c.path).write_bytes(c.new.encode("utf-8"))
 
 
-def _sets_base_url(root: Path, changes: list[FileChange]) -> bool:
-    """Whether any environment or deployment file of the project (as rewritten) sets it."""
-    new = {c.path: c.new for c in changes}
-    base = root if root.is_dir() else root.parent
-    for path in iter_files(root):
-        if file_type(path) not in ("env", "yaml"):
-            continue
-        rel = path.relative_to(base).as_posix()
-        try:
-            text = new.get(rel) or path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        if BASE_URL_VAR in text:
-            return True
-    return False
-
-
 def main_rewrite(path: str, apply: bool = False, base_url: str = DEFAULT_BASE_URL,
                  model_map: str | None = None) -> int:
     """The ``banjia rewrite`` command: prints the diff (or applies it); 2 on bad arguments."""
@@ -169,7 +205,9 @@ def main_rewrite(path: str, apply: bool = False, base_url: str = DEFAULT_BASE_UR
     except ValueError as e:
         print(f"banjia rewrite: --map-models: {e}", file=sys.stderr)
         return 2
-    changes, skipped = _plan(root, Rules(base_url=base_url, model_map=mapping))
+    from banjia.migrate._plan import human_steps
+
+    changes, skipped, project = rewrite_project(root, base_url, mapping)
     for s in skipped:
         print(f"banjia rewrite: skipped {s.path}: {s.reason}", file=sys.stderr)
     if not changes:
@@ -180,7 +218,7 @@ def main_rewrite(path: str, apply: bool = False, base_url: str = DEFAULT_BASE_UR
             print(f"rewrote {c.path}")
     else:
         sys.stdout.write(unified_diff(changes))
-    if not _sets_base_url(root, changes):
-        print(f"banjia rewrite: no environment file sets {BASE_URL_VAR}; clients without a "
-              f"base_url need {BASE_URL_VAR}={base_url} where the app runs", file=sys.stderr)
+    for step in human_steps(project, changes, base_url):
+        where = f"{step.path}:{step.line}" if step.line else step.path
+        print(f"banjia rewrite: to do by hand: {where}: {step.reason}", file=sys.stderr)
     return 0

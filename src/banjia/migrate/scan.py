@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tomllib
 from collections import Counter
@@ -24,9 +25,19 @@ from rich.text import Text
 
 from banjia.migrate._scan_config import scan_env, scan_json, scan_toml, scan_yaml
 from banjia.migrate._scan_features import FEATURES, support_for
+from banjia.migrate._scan_files import (
+    mask_vue,
+    scan_dockerfile,
+    scan_ini,
+    scan_notebook,
+    scan_shell,
+    scan_terraform,
+    vue_dialect,
+)
 from banjia.migrate._scan_js import dialect_for, scan_js
 from banjia.migrate._scan_python import scan_python
 from banjia.migrate._scan_rules import KINDS, Hit, Kind
+from banjia.migrate._term import NARROW, wrapped
 
 __all__ = [
     "SKIP_DIRS",
@@ -46,9 +57,17 @@ _DEPENDENCY_FILES = frozenset({"package.json", "package-lock.json", "npm-shrinkw
                                "pnpm-lock.yaml", "composer.json", "composer.lock"})
 _MAX_BYTES = 2_000_000  # larger files are bundles or data, not code anyone edits
 
-FileType = Literal["python", "js", "env", "yaml", "toml", "json"]
-_CONFIG_SUFFIXES: dict[str, FileType] = {".yml": "yaml", ".yaml": "yaml", ".toml": "toml",
-                                         ".json": "json"}
+FileType = Literal["python", "js", "env", "yaml", "toml", "json", "notebook", "dockerfile",
+                   "shell", "vue", "terraform", "ini"]
+_CONFIG_SUFFIXES: dict[str, FileType] = {
+    ".yml": "yaml", ".yaml": "yaml", ".toml": "toml", ".json": "json", ".ipynb": "notebook",
+    ".sh": "shell", ".bash": "shell", ".vue": "vue", ".tf": "terraform", ".ini": "ini",
+    ".env": "env", ".dockerfile": "dockerfile",
+}
+# a `.env.*` file whose name says it holds YAML (`.env.gcp.yaml.example`)
+_YAML_PART = re.compile(r"\.ya?ml(\.|$)", re.IGNORECASE)
+_DOTENV_LINE = re.compile(rb"^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=", re.MULTILINE)
+_YAML_LINE = re.compile(rb"^\s*[A-Za-z_][\w.-]*:(\s|$)", re.MULTILINE)
 
 
 def file_type(path: Path) -> FileType | None:
@@ -56,14 +75,25 @@ def file_type(path: Path) -> FileType | None:
     name = path.name
     if name in _DEPENDENCY_FILES:
         return None
-    if name == ".env" or name.startswith(".env."):
-        return "env"
+    if name == ".env" or name.startswith(".env.") or name == "example.env":
+        return "yaml" if _YAML_PART.search(name[4:]) or _holds_yaml(path) else "env"
+    if name in ("Dockerfile", "Containerfile") or name.startswith(("Dockerfile.", "Containerfile.")):
+        return "dockerfile"
     suffix = path.suffix.lower()
     if suffix == ".py":
         return "python"
     if dialect_for(suffix) is not None:
         return "js"
     return _CONFIG_SUFFIXES.get(suffix)
+
+
+def _holds_yaml(path: Path) -> bool:
+    """A `.env.*` file without a single `KEY=VALUE` line but with `key: value` lines."""
+    try:
+        head = path.read_bytes()[:65536]
+    except OSError:
+        return False
+    return _DOTENV_LINE.search(head) is None and _YAML_LINE.search(head) is not None
 
 
 def iter_files(root: Path) -> Iterator[Path]:
@@ -150,8 +180,12 @@ def _hits(path: Path, kind: FileType, data: bytes) -> tuple[list[Hit], bool]:
         dialect = dialect_for(path.suffix.lower())
         assert dialect is not None
         return scan_js(data, dialect)
+    if kind == "vue":
+        return scan_js(mask_vue(data), vue_dialect(data))
     text = data.decode("utf-8-sig")
-    readers = {"env": scan_env, "yaml": scan_yaml, "toml": scan_toml, "json": scan_json}
+    readers = {"env": scan_env, "yaml": scan_yaml, "toml": scan_toml, "json": scan_json,
+               "notebook": scan_notebook, "dockerfile": scan_dockerfile, "shell": scan_shell,
+               "terraform": scan_terraform, "ini": scan_ini}
     return readers[kind](text), False
 
 
@@ -202,7 +236,25 @@ _SUPPORT_STYLES: dict[str, str] = {"supported": "green", "unsupported": "bold re
                                    "unknown": "dim"}
 
 
+def _render_list(report: ScanReport, console: Console) -> None:
+    """One finding a line, wrapped under itself: for narrow terminals and pipes."""
+    wrapped(console, f"OpenAI usage in {report.root}", style="bold")
+    for f in report.findings:
+        feats = ""
+        if f.features:
+            support = support_for(report.target, f.features) if report.target else {}
+            feats = " [" + ", ".join(
+                name + ("" if support.get(name, "supported") == "supported"
+                        else f" ({support[name]})") for name in f.features) + "]"
+        loc = f"{f.path}:{f.line}"
+        wrapped(console, f"{loc}  {f.kind}  {f.detail}{feats}", "      ", "")
+
+
 def render_table(report: ScanReport, console: Console) -> None:
+    if console.width < NARROW:
+        _render_list(report, console)
+        _render_summary(report, console)
+        return
     table = Table(title=f"OpenAI usage in {report.root}", show_lines=False)
     table.add_column("Location", no_wrap=True)
     table.add_column("Kind")
@@ -218,17 +270,21 @@ def render_table(report: ScanReport, console: Console) -> None:
         table.add_row(f"{f.path}:{f.line}", Text(f.kind, style=_KIND_STYLES[f.kind]),
                       Text(f.detail), feats)
     console.print(table)
+    _render_summary(report, console)
+
+
+def _render_summary(report: ScanReport, console: Console) -> None:
     summary = report.summary()
     by_kind = summary["by_kind"]
     assert isinstance(by_kind, dict)
     counts = ", ".join(f"{n} {k}" for k, n in by_kind.items())
-    console.print(f"{len(report.findings)} findings ({counts}) in "
-                  f"{summary['files_with_findings']} of {report.files_scanned} files scanned")
+    wrapped(console, f"{len(report.findings)} findings ({counts}) in "
+            f"{summary['files_with_findings']} of {report.files_scanned} files scanned")
     if report.target is not None:
-        console.print(f"{len(report.blocked_calls())} calls use features "
-                      f"{report.target} does not serve")
+        wrapped(console, f"{len(report.blocked_calls())} calls use features "
+                f"{report.target} does not serve")
     for s in report.skipped:
-        console.print(f"[yellow]skipped[/] {s.path}: {s.reason}")
+        wrapped(console, f"skipped {s.path}: {s.reason}", "  ", style="yellow")
 
 
 def main_scan(path: str, fmt: str = "table", target: str | None = None) -> int:

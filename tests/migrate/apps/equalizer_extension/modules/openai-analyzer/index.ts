@@ -1,0 +1,3 @@
+export { analyzeMessage } from './src/analyzeMessage'
+export { analyzeTitle } from './src/analyzeTitle'
+export { isKeyValid } from './src/isKeyValid'

@@ -1,0 +1,5 @@
+from .generic import GenericLLMProvider
+
+__all__ = [
+    "GenericLLMProvider",
+]

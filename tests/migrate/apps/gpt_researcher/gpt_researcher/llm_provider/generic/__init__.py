@@ -1,0 +1,3 @@
+from .base import GenericLLMProvider
+
+__all__ = ["GenericLLMProvider"]

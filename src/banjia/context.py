@@ -9,11 +9,21 @@ implements them over SQLite/PostgreSQL and Redis.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["Accounting", "Authenticator", "KeyInfo", "NullAccounting", "RequestContext"]
+__all__ = [
+    "REQUEST_ID_PREFIX",
+    "Accounting",
+    "Authenticator",
+    "KeyInfo",
+    "NullAccounting",
+    "RequestContext",
+]
+
+# ``x-request-id`` is this prefix plus ``RequestContext.request_id`` (the id the ledger keeps)
+REQUEST_ID_PREFIX = "req_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,17 +55,24 @@ class RequestContext:
     finished: float | None = None
     usage: dict[str, Any] | None = None
     usage_estimated: bool = False
+    # a media request's output, priced by the media rates (banjia.media): "images", "chars" (of
+    # speech input), "audio_seconds" (None: unknown); None for every other endpoint
+    media: dict[str, float | None] | None = None
     status: int = 200
     error_code: str | None = None
     client_disconnected: bool = False
     attempts: list[str] = field(default_factory=list)  # provider/model tried, in order
     # what the accounting layer reserved at admission, to settle or release
     reservation: Any = None
-    # set while a stream has been opened upstream but not yet started towards the client: the
-    # route calls it if the response ends without ever iterating the stream (client gone)
-    abandon: Callable[[], Awaitable[None]] | None = None
     prompt_tokens_estimate: int = 0  # set before admit: a local count of the prompt
     max_output_tokens: int | None = None  # the client's limit, if any (for quota reservation)
+    choices: int = 1  # answers asked for (``n``): each may use up to the output limit
+    # set by ``admit`` when the client set no output limit and the key has a quota: the most
+    # output tokens (per choice) the quota covers; the upstream must be asked for no more
+    output_cap: int | None = None
+    # set by the gateway from the route: "provider/successor" → the retired model the client named
+    # (the response's ``x-banjia-retired`` header)
+    retired: Mapping[str, str] | None = None
 
     @property
     def upstream(self) -> str | None:
@@ -78,7 +95,8 @@ class Authenticator(Protocol):
 
 class Accounting(Protocol):
     async def admit(self, ctx: RequestContext) -> None:
-        """Reserve quota and check rate limits; raise APIError(429) to refuse."""
+        """Reserve quota and check rate limits; raise APIError(429) to refuse. May set
+        ``ctx.output_cap``, which the caller then passes on to the upstream as ``max_tokens``."""
 
     def record(self, ctx: RequestContext) -> None:
         """Settle what ``admit`` reserved and queue the ledger row. Must not block."""

@@ -12,25 +12,20 @@ import logging
 import math
 import os
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import orjson
+from typing import Any, Literal, TypeVar
 
 from banjia.capture import PromptCapture
+from banjia.config import RoutingConfig, TimeoutsConfig
 from banjia.context import Accounting, RequestContext
 from banjia.errors import APIError, UpstreamError, bad_request
 from banjia.protocol.chat import ChatRequest, UserMessage
 from banjia.protocol.chat import usage as make_usage
-from banjia.protocol.completions import (
-    CompletionRequest,
-    completion,
-    completion_choice,
-    completion_chunk,
-)
+from banjia.protocol.completions import CompletionRequest, completion, completion_choice
 from banjia.protocol.embeddings import EmbeddingRequest, embedding_list
-from banjia.providers import DONE, HTTPProvider, Provider
+from banjia.providers import HTTPProvider, Provider
+from banjia.reasoning import ReasoningStore, repair_history, tool_turns
 from banjia.routing.dispatch import Dispatcher
 from banjia.routing.logs import event
 from banjia.routing.logs import request_id as _rid
@@ -38,14 +33,18 @@ from banjia.routing.retry import RetryPolicy
 from banjia.routing.router import Route, Router, Target
 from banjia.routing.state import RoutingState
 from banjia.routing.telemetry import Telemetry
-from banjia.sse import DONE as SSE_DONE
-from banjia.sse import encode_data
-from banjia.streaming import ChatStreamNormalizer
+from banjia.streaming import ChatStreamNormalizer, CompletionRelay, GatewayStream, Shaper, first_chunks
 from banjia.tokens import estimate_messages, estimate_text
 
-__all__ = ["Gateway", "new_id"]
+__all__ = ["CLIENT_GONE", "Gateway", "GatewayStream", "new_id"]
+
+_Req = TypeVar("_Req", ChatRequest, CompletionRequest)
 
 access_log = logging.getLogger("banjia.access")
+
+# the ledger status of a request whose client hung up before any answer was sent (nginx's 499)
+CLIENT_GONE = 499
+_STREAM_LIMIT = TimeoutsConfig().stream
 
 
 def new_id() -> str:
@@ -54,13 +53,66 @@ def new_id() -> str:
 
 @dataclass(slots=True)
 class _Opened:
-    """A chat stream whose first chunks are in hand."""
+    """A stream whose first chunks are in hand."""
 
     frags: AsyncIterator[dict[str, Any]]
-    norm: ChatStreamNormalizer
+    shaper: Shaper
     first: list[dict[str, Any]]
     done: bool
-    limit: float  # monotonic time by which the whole answer must be in (provider ``timeouts.total``)
+    kind: Literal["chat", "completion"] = "chat"
+
+
+@dataclass(slots=True)
+class _Life:
+    """The gateway's side of one stream (:class:`~banjia.streaming.StreamOwner`): routing's
+    verdict on the entry that serves it, the reasoning kept for the next turn, the ledger row."""
+
+    gw: Gateway
+    ctx: RequestContext
+    target: Target
+    deadline: float  # the provider's ``timeouts.stream`` from the request's arrival
+    req: ChatRequest | None  # the chat request served (for prompt capture); None: native completions
+
+    def timed_out(self) -> UpstreamError:
+        limit = self.deadline - self.ctx.started
+        return UpstreamError.timeout(
+            self.target.provider, f"the answer took longer than its {limit:g} s limit"
+        )
+
+    async def completed(self, shaper: Shaper) -> None:
+        ctx = self.ctx
+        scope = ctx.key.id if ctx.key is not None else ""
+        for calls, text in shaper.tool_turns():
+            await self.gw.reasoning.put(scope, calls, text)
+        self.gw.dispatcher.stream_ended(self.target, complete=True)
+        if self.gw.capture is not None and self.req is not None:
+            self.gw.capture.add(ctx, self.req, shaper.text)
+        # recorded before the last bytes leave: once the client has the whole answer, the
+        # ledger's journal has the request and its key's quota is being settled
+        self.finalize(shaper)
+
+    def failed(self, e: Exception) -> UpstreamError:
+        """After the first byte there is no fallback: the client gets an error, never a stream
+        that looks complete, and the entry's circuit hears of it."""
+        err = e if isinstance(e, UpstreamError) else _unreadable(self.ctx, self.target, e)
+        self.gw._fail(self.ctx, err)
+        self.gw.dispatcher.after_first_byte(self.ctx, self.target, err)
+        return err
+
+    def gone(self) -> None:
+        self.ctx.client_disconnected = True
+        self.gw.dispatcher.stream_ended(self.target, complete=False)
+
+    def finalize(self, shaper: Shaper) -> None:
+        ctx = self.ctx
+        if ctx.finished is not None:  # recorded already
+            return
+        if shaper.usage:
+            ctx.usage = shaper.usage
+        else:
+            ctx.usage_estimated = True
+            ctx.usage = make_usage(ctx.prompt_tokens_estimate, estimate_text(shaper.text))
+        self.gw._done(ctx)
 
 
 class Gateway:
@@ -72,19 +124,22 @@ class Gateway:
         *,
         dispatcher: Dispatcher | None = None,
         capture: PromptCapture | None = None,
+        reasoning: ReasoningStore | None = None,
     ) -> None:
         self.providers = providers
+        self.reasoning = reasoning or ReasoningStore()
         self.capture = capture
         self.router = router
         self.accounting = accounting
         if dispatcher is None:
-            # in-process state and the default policy (the runtime passes the configured one)
+            # in-process state and the config's defaults (the runtime passes the configured ones)
+            r = RoutingConfig()
             dispatcher = Dispatcher(
                 providers,
-                RoutingState(failures=5, cooldown=30.0),
+                RoutingState(failures=r.circuit.failures, cooldown=r.circuit.cooldown),
                 Telemetry(list(providers)),
-                policy=RetryPolicy(),
-                total_timeout=180.0,
+                policy=RetryPolicy.of(r),
+                total_timeout=r.total_timeout,
                 weights={},
             )
         self.dispatcher = dispatcher
@@ -107,14 +162,30 @@ class Gateway:
         first = route.targets[0]
         ctx.provider, ctx.upstream_model = first.provider, first.model
         ctx.provider_type = self.providers[first.provider].type
+        ctx.retired = route.retired or None  # a retired model named by the client: its successor serves
         return route
-
-    def resolve(self, ctx: RequestContext, model: str) -> list[Target]:
-        return list(self.route(ctx, model).targets)
 
     def _fail(self, ctx: RequestContext, e: APIError) -> None:
         ctx.status = e.status
         ctx.error_code = e.code or e.type
+
+    def _ended(self, ctx: RequestContext, e: BaseException) -> None:
+        """What the exception that ended a request before its answer means for its ledger row."""
+        if isinstance(e, APIError):
+            self._fail(ctx, e)
+        elif isinstance(e, Exception):
+            ctx.status, ctx.error_code = 500, "internal_error"  # the middleware answers it so
+        else:  # cancelled: the route cancels a request whose client hung up
+            ctx.status, ctx.error_code = CLIENT_GONE, "client_disconnected"
+            ctx.client_disconnected = True
+
+    def record(self, ctx: RequestContext, failure: BaseException | None = None) -> None:
+        """Record a request served outside this class (the media endpoints, :mod:`banjia.media`),
+        or refused before it got here (bad JSON, a failed validation, a client gone while
+        sending), ended by ``failure`` if it failed: once per request, like every other row."""
+        if failure is not None:
+            self._ended(ctx, failure)
+        self._done(ctx)
 
     def _done(self, ctx: RequestContext) -> None:
         ctx.finished = time.monotonic()
@@ -128,9 +199,13 @@ class Gateway:
         try:
             route = self.route(ctx, req.model)
             ctx.prompt_tokens_estimate = estimate_messages(list(req.messages))
-            ctx.max_output_tokens = req.output_limit
+            ctx.max_output_tokens, ctx.choices = req.output_limit, req.n or 1
             await self.accounting.admit(ctx)
-            result, _ = await self.dispatcher.run(ctx, route, lambda p, t: p.chat(req, t.model))
+            req = _capped(req, ctx)
+            image = _image_part(req)
+            result, _ = await self.dispatcher.run(
+                ctx, route, lambda p, t: self._chat_target(ctx, req, image, p, t)
+            )
             ctx.first_token = time.monotonic()
             if result.get("usage"):
                 ctx.usage = result["usage"]
@@ -139,116 +214,69 @@ class Gateway:
             if self.capture is not None:
                 self.capture.add(ctx, req, _answer_text(result))
             return result
-        except APIError as e:
-            self._fail(ctx, e)
+        except BaseException as e:
+            self._ended(ctx, e)
             raise
         finally:
             self._done(ctx)
 
-    async def chat_stream(self, ctx: RequestContext, req: ChatRequest) -> AsyncIterator[bytes]:
-        """Open the stream (falling back until a provider answers), then return the byte stream."""
+    async def _chat_target(
+        self, ctx: RequestContext, req: ChatRequest, image: str | None, provider: Provider, t: Target
+    ) -> dict[str, Any]:
+        # reasoning in the history as this vendor needs it (banjia.reasoning); what it serves
+        # with tool calls is remembered before the client can send the next turn
+        scope = ctx.key.id if ctx.key is not None else ""
+        req = await repair_history(req, provider.type, self.reasoning, scope, stream=False)
+        result = await _chat(req, image, provider, t)
+        for calls, text in tool_turns(result):
+            await self.reasoning.put(scope, calls, text)
+        return result
+
+    async def chat_stream(self, ctx: RequestContext, req: ChatRequest) -> GatewayStream:
+        """Open the stream (falling back until a provider answers): its first chunks are in hand."""
         ctx.stream = True
         try:
             route = self.route(ctx, req.model)
             ctx.prompt_tokens_estimate = estimate_messages(list(req.messages))
-            ctx.max_output_tokens = req.output_limit
+            ctx.max_output_tokens, ctx.choices = req.output_limit, req.n or 1
             await self.accounting.admit(ctx)
+            req = _capped(req, ctx)
+            image = _image_part(req)
             opened, target = await self.dispatcher.run(
-                ctx, route, lambda p, t: self._open_stream(ctx, req, p, t), stream=True
+                ctx, route, lambda p, t: self._open_stream(ctx, req, p, t, image), stream=True
             )
-        except APIError as e:
-            self._fail(ctx, e)
-            self._done(ctx)
+        except BaseException as e:
+            self.record(ctx, e)
             raise
-        except BaseException:
-            ctx.client_disconnected = True
-            self._done(ctx)
-            raise
-        ctx.first_token = time.monotonic()
-        ctx.abandon = lambda: self._abandon(ctx, req, opened, target)
-        return self._pump(ctx, req, opened, target)
+        return self._stream(ctx, opened, target, req)
 
-    async def _abandon(self, ctx: RequestContext, req: ChatRequest, opened: _Opened, target: Target) -> None:
-        """The client left before the stream started: close the upstream and record it all the same."""
-        ctx.abandon = None
-        ctx.client_disconnected = True
-        self.dispatcher.stream_ended(target, complete=False)
-        await opened.frags.aclose()  # type: ignore[attr-defined]
-        ctx.usage = opened.norm.usage or self._estimate(ctx, req, opened.norm.text)
-        self._done(ctx)
+    def _stream(
+        self, ctx: RequestContext, opened: _Opened, target: Target, req: ChatRequest | None
+    ) -> GatewayStream:
+        ctx.first_token = time.monotonic()
+        life = _Life(self, ctx, target, self.stream_deadline(ctx), req)
+        return GatewayStream(opened.frags, opened.shaper, opened.first, opened.done, life, opened.kind)
 
     async def _open_stream(
-        self, ctx: RequestContext, req: ChatRequest, provider: Provider, t: Target
+        self, ctx: RequestContext, req: ChatRequest, provider: Provider, t: Target, image: str | None
     ) -> _Opened:
+        if image is not None:
+            _refuse_images(provider, t, image)
         norm = ChatStreamNormalizer(
             id="chatcmpl-" + ctx.request_id,
             model=t.model,
             include_usage=req.wants_usage,
             provider=t.provider,
         )
-        frags = provider.chat_stream(req, t.model)
-        try:
-            first, done = await _first_chunks(frags, norm)
-        except BaseException:
-            await frags.aclose()  # type: ignore[attr-defined]
-            raise
-        total = provider.timeouts.total if isinstance(provider, HTTPProvider) else math.inf
-        return _Opened(frags, norm, first, done, ctx.started + total)
+        scope = ctx.key.id if ctx.key is not None else ""
+        req = await repair_history(req, provider.type, self.reasoning, scope, stream=True)
+        return await _opened(provider.chat_stream(req, t.model), norm, "chat")
 
-    async def _pump(
-        self, ctx: RequestContext, req: ChatRequest, opened: _Opened, target: Target
-    ) -> AsyncIterator[bytes]:
-        dumps = orjson.dumps
-        ctx.abandon = None  # this generator now owns the clean-up
-        frags, norm, done, limit = opened.frags, opened.norm, opened.done, opened.limit
-        completed = False
-        try:
-            yield b"".join(encode_data(dumps(c)) for c in opened.first)
-            if not done:
-                async for frag in frags:
-                    if frag is DONE:
-                        done = True
-                        break
-                    out = norm.feed(frag)
-                    if out:
-                        yield b"".join(encode_data(dumps(c)) for c in out)
-                    if time.monotonic() > limit:
-                        raise UpstreamError(
-                            504,
-                            f"Provider '{target.provider}': the answer took longer than its "
-                            f"{limit - ctx.started:g} s limit",
-                            provider=target.provider,
-                            retryable=True,
-                            code="upstream_timeout",
-                        )
-            tail = norm.finish(done_seen=done)
-            completed = True
-            self.dispatcher.stream_ended(target, complete=True)
-            if self.capture is not None:
-                self.capture.add(ctx, req, norm.text)
-            yield b"".join(encode_data(dumps(c)) for c in tail) + SSE_DONE
-        except Exception as e:
-            yield self._failure_event(ctx, target, e)
-        except BaseException:
-            if not completed:
-                ctx.client_disconnected = True
-                self.dispatcher.stream_ended(target, complete=False)
-            raise
-        finally:
-            await frags.aclose()  # type: ignore[attr-defined]
-            if norm.usage:
-                ctx.usage = norm.usage
-            else:
-                ctx.usage = self._estimate(ctx, req, norm.text)
-            self._done(ctx)
-
-    def _failure_event(self, ctx: RequestContext, target: Target, e: Exception) -> bytes:
-        """After the first byte there is no fallback: the client gets an error event, never a
-        stream that looks complete."""
-        err = e if isinstance(e, UpstreamError) else _unreadable(ctx, target, e)
-        self._fail(ctx, err)
-        self.dispatcher.after_first_byte(ctx, target, err)
-        return encode_data(err.body_bytes())
+    def stream_deadline(self, ctx: RequestContext) -> float:
+        """The monotonic time by which the stream ``ctx`` opened must have reached its client
+        (sending included: a client that stops reading cannot hold it open past this)."""
+        provider = self.providers.get(ctx.provider or "")
+        return ctx.started + (_stream_limit(provider) if provider is not None else _STREAM_LIMIT)
 
     def _estimate(self, ctx: RequestContext, req: ChatRequest, completion_text: str) -> dict[str, Any]:
         ctx.usage_estimated = True
@@ -257,110 +285,76 @@ class Gateway:
     # -- legacy completions -------------------------------------------------------------------
     async def completions(
         self, ctx: RequestContext, req: CompletionRequest
-    ) -> dict[str, Any] | AsyncIterator[bytes]:
-        if req.has_token_prompt():
-            raise bad_request("Token-id prompts are not supported; send the prompt as text.", param="prompt")
-        route = self.route(ctx, req.model)
-        stream = bool(req.stream)
-        if _has_native_completions(self.providers[route.targets[0].provider], req, route.targets[0], stream):
-            native = Route.of(
-                route.name,
-                [
-                    [t for t in tier if _has_native_completions(self.providers[t.provider], req, t, stream)]
-                    for tier in route.tiers
-                ],
-            )
-            return await self._native_completions(ctx, req, native)
-        if req.echo or req.suffix or req.logprobs:
-            raise bad_request(
-                "'echo', 'suffix' and 'logprobs' need an upstream with a native completions endpoint; "
-                f"the model '{req.model}' is served over chat.",
-                param="echo" if req.echo else "suffix",
-            )
-        prompts = req.prompts()
-        if len(prompts) != 1:
-            raise bad_request("Send one prompt per request for this model.", param="prompt")
-        chat = _chat_from_completion(req, prompts[0])
+    ) -> dict[str, Any] | GatewayStream:
+        """Natively where the chain's first entry has ``/completions`` (an entry without one, or
+        found to lack it, is asked over chat in its turn), else over chat. A stream's chunks are
+        chat chunks where chat served it (``kind``): the route re-frames them."""
+        try:
+            if req.has_token_prompt():
+                raise bad_request(
+                    "Token-id prompts are not supported; send the prompt as text.", param="prompt"
+                )
+            route = self.route(ctx, req.model)
+            first = route.targets[0]
+            provider = self.providers[first.provider]
+            native = provider.native_completions(req, first.model, stream=bool(req.stream))
+            chat = None if native else _chat_for_completion(req)
+        except BaseException as e:
+            self.record(ctx, e)
+            raise
+        if chat is None:
+            return await self._native_completions(ctx, req, route)
         if not req.stream:
-            result = await self.chat(ctx, chat)
-            choices = [
-                completion_choice(c["index"], c["message"].get("content") or "", c["finish_reason"])
-                for c in result["choices"]
-            ]
-            return completion(
-                id="cmpl-" + ctx.request_id, model=result["model"], choices=choices, usage=result.get("usage")
-            )
-        return _chat_to_completion_stream(await self.chat_stream(ctx, chat), ctx.request_id)
+            return _completion_from_chat(await self.chat(ctx, chat), ctx.request_id)
+        return await self.chat_stream(ctx, chat)
 
     async def _native_completions(
         self, ctx: RequestContext, req: CompletionRequest, route: Route
-    ) -> dict[str, Any] | AsyncIterator[bytes]:
+    ) -> dict[str, Any] | GatewayStream:
         stream = bool(req.stream)
         ctx.stream = stream
         try:
             ctx.prompt_tokens_estimate = sum(estimate_text(p) for p in req.prompts())
-            ctx.max_output_tokens = req.max_tokens
+            ctx.max_output_tokens, ctx.choices = req.max_tokens, req.n or 1
             await self.accounting.admit(ctx)
+            req = _capped(req, ctx)
             if not stream:
                 answer, _ = await self.dispatcher.run(
-                    ctx, route, lambda p, t: p.completions(req, t.model, stream=False)
+                    ctx, route, lambda p, t: self._completion(ctx, req, p, t)
                 )
-                if not isinstance(answer, dict):
-                    raise TypeError("a non-streaming completions call answered with a stream")
                 ctx.first_token = time.monotonic()
                 ctx.usage = answer.get("usage")
                 self._done(ctx)
                 return answer
-            (chunks, first), target = await self.dispatcher.run(
-                ctx, route, lambda p, t: _open_completions(p, req, t), stream=True
+            opened, target = await self.dispatcher.run(
+                ctx, route, lambda p, t: self._open_completions(ctx, req, p, t), stream=True
             )
-        except APIError as e:
-            self._fail(ctx, e)
-            self._done(ctx)
+        except BaseException as e:
+            if ctx.finished is None:
+                self.record(ctx, e)
             raise
-        except BaseException:
-            ctx.client_disconnected = True
-            self._done(ctx)
-            raise
-        ctx.first_token = time.monotonic()
-        return self._pump_completions(ctx, req, chunks, first, target)
+        return self._stream(ctx, opened, target, None)
 
-    async def _pump_completions(
-        self,
-        ctx: RequestContext,
-        req: CompletionRequest,
-        chunks: AsyncIterator[dict[str, Any]],
-        first: dict[str, Any],
-        target: Target,
-    ) -> AsyncIterator[bytes]:
-        pending: dict[str, Any] | None = first
-        completed = False
-        try:
-            while True:
-                c = pending if pending is not None else await anext(chunks, DONE)
-                pending = None
-                if c is DONE:
-                    break
-                if c.get("usage"):
-                    ctx.usage = c["usage"]
-                    if not req.wants_usage:
-                        c.pop("usage")
-                        if not c.get("choices"):
-                            continue
-                yield encode_data(orjson.dumps(c))
-            completed = True
-            self.dispatcher.stream_ended(target, complete=True)
-            yield SSE_DONE
-        except Exception as e:
-            yield self._failure_event(ctx, target, e)
-        except BaseException:
-            if not completed:
-                ctx.client_disconnected = True
-                self.dispatcher.stream_ended(target, complete=False)
-            raise
-        finally:
-            await chunks.aclose()  # type: ignore[attr-defined]
-            self._done(ctx)
+    async def _completion(
+        self, ctx: RequestContext, req: CompletionRequest, provider: Provider, t: Target
+    ) -> dict[str, Any]:
+        answer = await provider.completions(req, t.model, stream=False)
+        if answer is None:  # this entry has no /completions (or was found to lack it): over chat
+            result = await provider.chat(_chat_for_completion(req, t), t.model)
+            answer = _completion_from_chat(result, ctx.request_id)
+        if not isinstance(answer, dict):
+            raise TypeError("a non-streaming completions call answered with a stream")
+        return answer
+
+    async def _open_completions(
+        self, ctx: RequestContext, req: CompletionRequest, provider: Provider, t: Target
+    ) -> _Opened:
+        got = await provider.completions(req, t.model, stream=True)
+        if got is None:  # over chat, as in _completion
+            return await self._open_stream(ctx, _chat_for_completion(req, t), provider, t, None)
+        if isinstance(got, dict):
+            raise TypeError("a streaming completions call did not answer with a stream")
+        return await _opened(got, CompletionRelay(provider=t.provider), "completion")
 
     # -- embeddings ---------------------------------------------------------------------------
     async def embeddings(self, ctx: RequestContext, req: EmbeddingRequest) -> dict[str, Any]:
@@ -385,32 +379,30 @@ class Gateway:
                 vectors = [_shorten(v, req.dimensions) for v in vectors]
             ctx.usage = make_usage(tokens, 0)
             return embedding_list(vectors, model=req.model, fmt=req.encoding_format, prompt_tokens=tokens)
-        except APIError as e:
-            self._fail(ctx, e)
+        except BaseException as e:
+            self._ended(ctx, e)
             raise
         finally:
             self._done(ctx)
 
 
-def _has_native_completions(provider: Provider, req: CompletionRequest, t: Target, stream: bool) -> bool:
-    """Whether ``provider`` answers ``/completions`` itself (else the gateway goes over chat)."""
-    if isinstance(provider, HTTPProvider):
-        return provider.adaptor.completions_request(req, t.model, stream=stream) is not None
-    return type(provider).completions is not Provider.completions
+def _capped(req: _Req, ctx: RequestContext) -> _Req:
+    """``req`` asking for no more output than the key's quota covers (``ctx.output_cap``, set by
+    ``admit`` when the client gave no limit); unchanged otherwise."""
+    if ctx.output_cap is None:
+        return req
+    # max_completion_tokens: OpenAI's field (reasoning models refuse max_tokens); adaptors rename
+    # it for upstreams that know only max_tokens. Legacy completions have only max_tokens.
+    field = "max_completion_tokens" if isinstance(req, ChatRequest) else "max_tokens"
+    capped = req.model_copy(update={field: ctx.output_cap})
+    object.__setattr__(capped, "_raw", {**req.wire(), field: ctx.output_cap})
+    return capped
 
 
-async def _open_completions(
-    provider: Provider, req: CompletionRequest, t: Target
-) -> tuple[AsyncIterator[dict[str, Any]], dict[str, Any]]:
-    got = await provider.completions(req, t.model, stream=True)
-    if got is None or isinstance(got, dict):
-        raise TypeError("a streaming completions call did not answer with a stream")
-    try:
-        first = await anext(got, DONE)
-    except BaseException:
-        await got.aclose()  # type: ignore[attr-defined]
-        raise
-    return got, first
+def _stream_limit(provider: Provider) -> float:
+    """Seconds a streamed answer may take from the request's arrival: the provider's
+    ``timeouts.stream`` (the config's default for a provider without timeouts, the local model)."""
+    return provider.timeouts.stream if isinstance(provider, HTTPProvider) else _STREAM_LIMIT
 
 
 def _unreadable(ctx: RequestContext, t: Target, e: Exception) -> UpstreamError:
@@ -418,13 +410,7 @@ def _unreadable(ctx: RequestContext, t: Target, e: Exception) -> UpstreamError:
     logging.getLogger("banjia.routing").exception(
         "unexpected failure relaying %s (request %s)", t.key, _rid(ctx)
     )
-    return UpstreamError(
-        502,
-        f"Provider '{t.provider}': the stream could not be relayed ({type(e).__name__})",
-        provider=t.provider,
-        retryable=True,
-        code="upstream_error",
-    )
+    return UpstreamError.broken(t.provider, f"the stream could not be relayed ({type(e).__name__})")
 
 
 def _log_access(ctx: RequestContext) -> None:
@@ -450,17 +436,15 @@ def _log_access(ctx: RequestContext) -> None:
     )
 
 
-async def _first_chunks(
-    frags: AsyncIterator[dict[str, Any]], norm: ChatStreamNormalizer
-) -> tuple[list[dict[str, Any]], bool]:
-    """Read until the normaliser has something for the client (or the stream is complete)."""
-    async for frag in frags:
-        if frag is DONE:
-            return norm.finish(done_seen=True), True
-        out = norm.feed(frag)
-        if out:
-            return out, False
-    return norm.finish(done_seen=False), True
+async def _opened(
+    frags: AsyncIterator[dict[str, Any]], shaper: Shaper, kind: Literal["chat", "completion"]
+) -> _Opened:
+    try:
+        first, done = await first_chunks(frags, shaper)
+    except BaseException:
+        await frags.aclose()  # type: ignore[attr-defined]
+        raise
+    return _Opened(frags, shaper, first, done, kind)
 
 
 def _answer_text(result: dict[str, Any]) -> str:
@@ -476,7 +460,62 @@ def _shorten(v: list[float], dims: int) -> list[float]:
     return [x / norm for x in head]
 
 
-def _chat_from_completion(req: CompletionRequest, prompt: str) -> ChatRequest:
+def _chat(req: ChatRequest, image: str | None, provider: Provider, t: Target) -> Awaitable[dict[str, Any]]:
+    if image is not None:
+        _refuse_images(provider, t, image)
+    return provider.chat(req, t.model)
+
+
+def _image_part(req: ChatRequest) -> str | None:
+    """Where the request's first image is (``messages[1].content[0]``), or None."""
+    for i, m in enumerate(req.messages):
+        content = getattr(m, "content", None)
+        if isinstance(content, list):
+            for j, part in enumerate(content):
+                if isinstance(part, dict) and part.get("type") in ("image_url", "input_image"):
+                    return f"messages[{i}].content[{j}]"
+    return None
+
+
+def _refuse_images(provider: Provider, t: Target, where: str) -> None:
+    """An entry that reads text only would drop the image without a word: the next entry of the
+    chain may read it; if none can, the client is told which part could not be read."""
+    if provider.refuses_images(t.model):
+        raise UpstreamError.unsupported(
+            t.provider,
+            f"{where}: image input is not supported by {t.key}. Send text only, or use a model "
+            "that accepts images.",
+            param=where,
+        )
+
+
+def _chat_for_completion(req: CompletionRequest, t: Target | None = None) -> ChatRequest:
+    """The chat request that answers a legacy completions request (for entry ``t`` of a chain
+    served natively: refused as SKIP, so that an entry with ``/completions`` may serve it)."""
+    try:
+        if req.echo or req.suffix or req.logprobs:
+            where = f"the model '{req.model}'" if t is None else f"'{t.key}'"
+            raise bad_request(
+                "'echo', 'suffix' and 'logprobs' need an upstream with a native completions endpoint; "
+                f"{where} is served over chat.",
+                param="echo" if req.echo else "suffix" if req.suffix else "logprobs",
+            )
+        prompts = req.prompts()
+        if len(prompts) != 1:
+            raise bad_request("Send one prompt per request for this model.", param="prompt")
+    except APIError as e:
+        if t is None:
+            raise
+        raise UpstreamError.unsupported(t.provider, e.message, param=e.param) from e
+    # over chat for one entry of a native chain: ask for usage, which the pump keeps for the ledger
+    usage = t is not None and bool(req.stream)
+    return _chat_from_completion(req, prompts[0], usage=usage)
+
+
+def _chat_from_completion(req: CompletionRequest, prompt: str, *, usage: bool = False) -> ChatRequest:
+    options = req.stream_options.model_dump(exclude_none=True) if req.stream_options else None
+    if usage:
+        options = {**(options or {}), "include_usage": True}
     fields: dict[str, Any] = {
         k: v
         for k, v in {
@@ -487,9 +526,7 @@ def _chat_from_completion(req: CompletionRequest, prompt: str) -> ChatRequest:
             "n": req.n,
             "stop": req.stop,
             "stream": req.stream,
-            "stream_options": req.stream_options.model_dump(exclude_none=True)
-            if req.stream_options
-            else None,
+            "stream_options": options,
             "seed": req.seed,
             "user": req.user,
         }.items()
@@ -498,39 +535,9 @@ def _chat_from_completion(req: CompletionRequest, prompt: str) -> ChatRequest:
     return ChatRequest.model_validate({**fields, "messages": [UserMessage(role="user", content=prompt)]})
 
 
-async def _chat_to_completion_stream(chat: AsyncIterator[bytes], rid: str) -> AsyncIterator[bytes]:
-    """Re-frame a chat stream as legacy completion chunks."""
-    from banjia.sse import SSEDecoder
-
-    dec = SSEDecoder()
-    async for block in chat:
-        out: list[bytes] = []
-        for ev in dec.feed(block):
-            if ev.data == "[DONE]":
-                out.append(SSE_DONE)
-                continue
-            c = orjson.loads(ev.data)
-            if "error" in c:
-                out.append(encode_data(ev.data.encode()))
-                continue
-            choices = []
-            for ch in c["choices"]:
-                text = (ch.get("delta") or {}).get("content") or ""
-                if text or ch.get("finish_reason"):
-                    choices.append(completion_choice(ch["index"], text, ch.get("finish_reason")))
-            if choices or c.get("usage"):
-                out.append(
-                    encode_data(
-                        orjson.dumps(
-                            completion_chunk(
-                                id="cmpl-" + rid,
-                                model=c["model"],
-                                created=c["created"],
-                                choices=choices,
-                                usage=c.get("usage"),
-                            )
-                        )
-                    )
-                )
-        if out:
-            yield b"".join(out)
+def _completion_from_chat(result: dict[str, Any], rid: str) -> dict[str, Any]:
+    choices = [
+        completion_choice(c["index"], (c.get("message") or {}).get("content") or "", c["finish_reason"])
+        for c in result["choices"]
+    ]
+    return completion(id="cmpl-" + rid, model=result["model"], choices=choices, usage=result.get("usage"))

@@ -7,28 +7,48 @@ interface.
 
 from __future__ import annotations
 
+import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, ClassVar
 
 from banjia.adaptors.base import Adaptor, UpstreamRequest, UpstreamResponse
-from banjia.errors import APIError, UpstreamError
+from banjia.catalog import model_info
+from banjia.errors import APIError, UpstreamError, internal_error
 from banjia.protocol.chat import ChatRequest, chat_completion, choice
 from banjia.protocol.completions import CompletionRequest
 from banjia.protocol.embeddings import EmbeddingRequest
-from banjia.transport import DONE_MARK, Timeouts, Transport
+from banjia.transport import DEFAULT_EGRESS, DONE_MARK, Egress, Timeouts, Transport
 
 __all__ = ["DONE", "HTTPProvider", "Provider", "collect_chat"]
 
 # yielded by chat_stream once the upstream has said the answer is complete
 DONE: dict[str, Any] = {"__done__": True}
 
+log = logging.getLogger("banjia.providers")
+
 
 class Provider(ABC):
+    # reads text only, whatever the model (the local model): images are refused, never dropped
+    text_only: ClassVar[bool] = False
+
     def __init__(self, name: str, type: str) -> None:
         self.name = name
         self.type = type
+
+    def refuses_images(self, model: str) -> bool:
+        """Whether ``model`` is known to read text only (so an image sent to it would be lost).
+        A model the catalog does not know is given the benefit of the doubt: the upstream decides."""
+        if self.text_only:
+            return True
+        info = model_info(self.type, model)
+        return info is not None and "vision" not in info.capabilities
+
+    def native_completions(self, req: CompletionRequest, model: str, *, stream: bool) -> bool:
+        """Whether :meth:`completions` is worth asking (else the gateway goes over chat)."""
+        return type(self).completions is not Provider.completions
 
     @abstractmethod
     async def chat(self, req: ChatRequest, model: str) -> dict[str, Any]:
@@ -57,27 +77,35 @@ class Provider(ABC):
 
 class HTTPProvider(Provider):
     def __init__(
-        self, name: str, type: str, adaptor: Adaptor, transport: Transport, timeouts: Timeouts
+        self, name: str, type: str, adaptor: Adaptor, transport: Transport, timeouts: Timeouts,
+        egress: Egress = DEFAULT_EGRESS,
     ) -> None:
         super().__init__(name, type)
         self.adaptor = adaptor
         self.transport = transport
         self.timeouts = timeouts
+        self.egress = egress  # proxy, trusted CAs, HTTP/2, pool limits
         # a WebSocket protocol has no non-streaming call: answers are collected from the stream
         self.stream_only = adaptor.stream_only
         self.stream_has_done = adaptor.stream_has_done
+        # models whose upstream answered /completions with 404 or 405: they go over chat
+        self._no_completions: set[str] = set()
 
     async def fetch(self, req: UpstreamRequest) -> UpstreamResponse:
-        return await self.transport.send(req, self.timeouts, self.name)
+        return await self.transport.send(req, self.timeouts, self.name, self.egress)
+
+    def _error(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
+        err = self.adaptor.error(status, body)
+        for h in ("retry-after", "retry-after-ms"):
+            v = headers.get(h)
+            if v is not None and v.isascii() and v.isprintable():  # it goes into our answer's head
+                err.headers[h] = v
+        return err
 
     async def _send_ok(self, req: UpstreamRequest) -> UpstreamResponse:
         resp = await self.fetch(req)
         if resp.status >= 300:
-            err = self.adaptor.error(resp.status, resp.body)
-            for h in ("retry-after", "retry-after-ms"):
-                if h in resp.headers:
-                    err.headers[h] = resp.headers[h]
-            raise err
+            raise self._error(resp.status, resp.body, resp.headers)
         return resp
 
     async def chat(self, req: ChatRequest, model: str) -> dict[str, Any]:
@@ -92,7 +120,8 @@ class HTTPProvider(Provider):
         return await self._chat_once(req, model)
 
     async def _chat_once(self, req: ChatRequest, model: str) -> dict[str, Any]:
-        up = await self.adaptor.chat_request(req, model, stream=False)
+        with _building(self.name):
+            up = await self.adaptor.chat_request(req, model, stream=False)
         resp = await self._send_ok(up)
         return self.adaptor.chat_response(resp, model, req)
 
@@ -111,14 +140,11 @@ class HTTPProvider(Provider):
             yield frag
 
     async def _chat_stream_once(self, req: ChatRequest, model: str) -> AsyncIterator[dict[str, Any]]:
-        up = await self.adaptor.chat_request(req, model, stream=True)
-        opened = await self.transport.open_stream(up, self.timeouts, self.name)
+        with _building(self.name):
+            up = await self.adaptor.chat_request(req, model, stream=True)
+        opened = await self.transport.open_stream(up, self.timeouts, self.name, self.egress)
         if opened.status >= 300:
-            err = self.adaptor.error(opened.status, opened.body or b"")
-            for h in ("retry-after", "retry-after-ms"):
-                if h in opened.headers:
-                    err.headers[h] = opened.headers[h]
-            raise err
+            raise self._error(opened.status, opened.body or b"", opened.headers)
         translator = self.adaptor.chat_stream(req, model)
         events = opened.events()
         try:
@@ -137,24 +163,47 @@ class HTTPProvider(Provider):
         finally:
             await events.aclose()  # type: ignore[attr-defined]
 
+    def native_completions(self, req: CompletionRequest, model: str, *, stream: bool) -> bool:
+        if model in self._no_completions:
+            return False
+        with _building(self.name):
+            return self.adaptor.completions_request(req, model, stream=stream) is not None
+
     async def completions(
         self, req: CompletionRequest, model: str, *, stream: bool
     ) -> dict[str, Any] | AsyncIterator[dict[str, Any]] | None:
-        up = self.adaptor.completions_request(req, model, stream=stream)
+        """The native answer; None when the upstream turns out to lack ``/completions`` for
+        ``model`` (404/405, as some OpenAI-compatible servers do): remembered, so later requests
+        go straight over chat."""
+        if model in self._no_completions:
+            return None
+        with _building(self.name):
+            up = self.adaptor.completions_request(req, model, stream=stream)
         if up is None:
             return None
         if not stream:
-            resp = await self._send_ok(up)
+            resp = await self.fetch(up)
+            if self._lacks_completions(resp.status, model):
+                return None
+            if resp.status >= 300:
+                raise self._error(resp.status, resp.body, resp.headers)
             return self.adaptor.completions_response(resp)
-        return self._completions_stream(up)
+        opened = await self.transport.open_stream(up, self.timeouts, self.name, self.egress)
+        if self._lacks_completions(opened.status, model):
+            return None
+        if opened.status >= 300:
+            raise self._error(opened.status, opened.body or b"", opened.headers)
+        return self._completions_stream(opened.events())
 
-    async def _completions_stream(self, up: UpstreamRequest) -> AsyncIterator[dict[str, Any]]:
+    def _lacks_completions(self, status: int, model: str) -> bool:
+        if status in (404, 405):
+            self._no_completions.add(model)
+            return True
+        return False
+
+    async def _completions_stream(self, events: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:
         import orjson
 
-        opened = await self.transport.open_stream(up, self.timeouts, self.name)
-        if opened.status >= 300:
-            raise self.adaptor.error(opened.status, opened.body or b"")
-        events = opened.events()
         try:
             async for data in events:
                 if data == DONE_MARK:
@@ -165,7 +214,8 @@ class HTTPProvider(Provider):
             await events.aclose()  # type: ignore[attr-defined]
 
     async def embeddings(self, req: EmbeddingRequest, model: str) -> tuple[list[list[float]], int]:
-        up = await self.adaptor.embeddings_request(req, model)
+        with _building(self.name):
+            up = await self.adaptor.embeddings_request(req, model)
         resp = await self._send_ok(up)
         return self.adaptor.embeddings_response(resp, model)
 
@@ -212,13 +262,7 @@ async def collect_chat(fragments: AsyncIterator[dict[str, Any]], model: str, pro
             if ch.get("finish_reason"):
                 finish[i] = ch["finish_reason"]
     if not done and not finish:
-        raise UpstreamError(
-            502,
-            f"Provider '{provider}': the answer was cut off",
-            provider=provider,
-            retryable=True,
-            code="upstream_error",
-        )
+        raise UpstreamError.broken(provider, "the answer was cut off")
     indexes = sorted(set(texts) | set(calls) | set(finish)) or [0]
     choices = []
     for i in indexes:
@@ -236,5 +280,22 @@ async def collect_chat(fragments: AsyncIterator[dict[str, Any]], model: str, pro
     return chat_completion(id=rid or f"chatcmpl-{time.time_ns()}", model=model, choices=choices, usage=usage)
 
 
-def unsupported(provider: str, what: str) -> APIError:
-    return APIError(400, f"Provider '{provider}' does not support {what}.", code="unsupported_feature")
+@contextmanager
+def _building(provider: str) -> Iterator[None]:
+    """Building the upstream request is banjia's own work on the client's input: what fails there
+    (an APIError aside) is a bug of banjia's, answered 500 ``internal_error``, and never the
+    upstream's fault, so no circuit hears of it. (Input banjia cannot encode, such as JSON nested
+    past the encoder's depth limit, is refused at the edge with a 400.)"""
+    try:
+        yield
+    except APIError:
+        raise
+    except Exception as e:
+        log.exception("building the request for provider '%s' failed", provider)
+        raise internal_error(
+            f"The request for provider '{provider}' could not be built ({type(e).__name__})."
+        ) from e
+
+
+def unsupported(provider: str, what: str) -> UpstreamError:
+    return UpstreamError.unsupported(provider, f"Provider '{provider}' does not support {what}.")

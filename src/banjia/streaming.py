@@ -12,13 +12,28 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, Protocol
+
+import anyio
 
 from banjia.errors import UpstreamError
 from banjia.protocol.chat import chunk, delta_choice
+from banjia.providers import DONE
 
-__all__ = ["ChatStreamNormalizer"]
+__all__ = [
+    "ChatStreamNormalizer",
+    "Chunks",
+    "CompletionRelay",
+    "End",
+    "Failed",
+    "GatewayStream",
+    "Shaper",
+    "StreamEvent",
+    "StreamOwner",
+    "first_chunks",
+]
 
 
 @dataclass(slots=True)
@@ -35,6 +50,7 @@ class _Choice:
     calls: list[_Call] = field(default_factory=list)
     by_upstream_index: dict[int, _Call] = field(default_factory=dict)
     by_id: dict[str, _Call] = field(default_factory=dict)
+    reasoning: list[str] = field(default_factory=list)  # kept for replay on the next tool turn
 
 
 class ChatStreamNormalizer:
@@ -47,7 +63,6 @@ class ChatStreamNormalizer:
         self.usage: dict[str, Any] | None = None
         self.choices: dict[int, _Choice] = {}
         self._model_seen = False
-        self.emitted = False  # a chunk has reached the client: no fallback possible any more
         self._text: list[str] = []  # what was produced, for a local count when usage is missing
 
     @property
@@ -90,6 +105,9 @@ class ChatStreamNormalizer:
             content = delta.get("content")
             if isinstance(content, str):
                 self._text.append(content)
+            reasoning = delta.get("reasoning_content")
+            if isinstance(reasoning, str):
+                ch.reasoning.append(reasoning)
             if delta:
                 c = self._chunk(index, delta, None)
                 if raw.get("logprobs") is not None:
@@ -100,8 +118,6 @@ class ChatStreamNormalizer:
                     finish = "tool_calls"
                 ch.finished = True
                 out.append(self._chunk(index, {}, finish))
-        if out:
-            self.emitted = True
         return out
 
     def _tool_calls(self, ch: _Choice, deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -144,30 +160,28 @@ class ChatStreamNormalizer:
                 out.append({"index": call.index, "function": {"arguments": args}})
         return out
 
+    def tool_turns(self) -> list[tuple[list[str], str]]:
+        """(tool call ids, reasoning) of each choice that called tools after reasoning."""
+        return [
+            ([c.id for c in ch.calls], "".join(ch.reasoning))
+            for ch in self.choices.values()
+            if ch.calls and ch.reasoning
+        ]
+
     def finish(self, *, done_seen: bool) -> list[dict[str, Any]]:
         """The upstream ended. Returns the closing chunks (finish reasons, usage)."""
         out: list[dict[str, Any]] = []
         if not self.choices:
             if not done_seen:
-                raise UpstreamError(
-                    502,
-                    f"Provider '{self.provider}': the stream ended before any answer",
-                    provider=self.provider,
-                    retryable=True,
-                    code="upstream_error",
-                )
+                raise UpstreamError.broken(self.provider, "the stream ended before any answer")
             self._choice(0)
             out.append(self._chunk(0, {"role": "assistant", "content": ""}, None))
         for index, ch in sorted(self.choices.items()):
             if ch.finished:
                 continue
             if not done_seen:
-                raise UpstreamError(
-                    502,
-                    f"Provider '{self.provider}': the stream was cut off before the answer was complete",
-                    provider=self.provider,
-                    retryable=True,
-                    code="upstream_error",
+                raise UpstreamError.broken(
+                    self.provider, "the stream was cut off before the answer was complete"
                 )
             ch.finished = True
             out.append(self._chunk(index, {}, "tool_calls" if ch.calls else "stop"))
@@ -184,3 +198,206 @@ class ChatStreamNormalizer:
             created=self.created,
             choices=[delta_choice(index, delta, finish)],
         )
+
+
+class CompletionRelay:
+    """The shaper of a native ``/completions`` stream: its chunks pass as they are; what it
+    reports (usage, the text for a local count) is kept, and an end without ``[DONE]`` is a cut."""
+
+    def __init__(self, *, provider: str) -> None:
+        self.provider = provider
+        self.usage: dict[str, Any] | None = None
+        self._text: list[str] = []
+
+    @property
+    def text(self) -> str:
+        return "".join(self._text)
+
+    def feed(self, fragment: dict[str, Any]) -> list[dict[str, Any]]:
+        if fragment.get("usage"):
+            self.usage = fragment["usage"]
+        for ch in fragment.get("choices") or ():
+            if isinstance(ch, dict) and isinstance(ch.get("text"), str):
+                self._text.append(ch["text"])
+        return [fragment]
+
+    def finish(self, *, done_seen: bool) -> list[dict[str, Any]]:
+        if not done_seen:
+            raise UpstreamError.broken(self.provider, "the stream was cut off before the answer was complete")
+        return []
+
+    def tool_turns(self) -> list[tuple[list[str], str]]:
+        return []
+
+
+class Shaper(Protocol):
+    """Turns one upstream's fragments into the chunks clients get (:class:`ChatStreamNormalizer`,
+    :class:`CompletionRelay`)."""
+
+    @property
+    def usage(self) -> dict[str, Any] | None: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def feed(self, fragment: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+    def finish(self, *, done_seen: bool) -> list[dict[str, Any]]: ...
+
+    def tool_turns(self) -> list[tuple[list[str], str]]: ...
+
+
+# -- the stream the gateway hands to the route ---------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Chunks:
+    """Chunks to send now."""
+
+    chunks: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """The answer is complete (and already recorded): its closing chunks. The last event."""
+
+    chunks: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The upstream failed after the first byte: there is no fallback now, and the client must
+    get its protocol's error, never a clean-looking end. The last event."""
+
+    error: UpstreamError
+
+
+StreamEvent = Chunks | End | Failed
+
+
+class StreamOwner(Protocol):
+    """What the gateway does at a stream's turning points (routing's verdict, the ledger)."""
+
+    @property
+    def deadline(self) -> float:
+        """Monotonic time by which the whole answer must be in."""
+
+    def timed_out(self) -> UpstreamError: ...
+
+    async def completed(self, shaper: Shaper) -> None:
+        """The upstream finished: settle the entry's health, keep what the next turn needs,
+        record — before the client has the last bytes."""
+
+    def failed(self, e: Exception) -> UpstreamError:
+        """The stream broke after its first byte: the error the client gets."""
+
+    def gone(self) -> None:
+        """The client left before the end."""
+
+    def finalize(self, shaper: Shaper) -> None:
+        """The stream is over: record it, unless already recorded."""
+
+
+class GatewayStream:
+    """One streamed answer: iterate it once for :data:`StreamEvent` items (chunks, then
+    :class:`End` or :class:`Failed`); :meth:`aclose` releases the upstream and records the
+    request whether or not the stream was ever iterated, and may be called any number of times.
+
+    ``kind`` says what the chunks are: ``chat.completion.chunk`` objects ("chat") or a native
+    upstream's ``text_completion`` chunks ("completion"); each protocol's edge translates."""
+
+    def __init__(
+        self,
+        frags: AsyncIterator[dict[str, Any]],
+        shaper: Shaper,
+        first: list[dict[str, Any]],
+        done: bool,
+        owner: StreamOwner,
+        kind: Literal["chat", "completion"] = "chat",
+    ) -> None:
+        self.kind = kind
+        self.shaper = shaper
+        self.error: UpstreamError | None = None
+        self._frags = frags
+        self._first, self._done = first, done
+        self._owner = owner
+        self._events: AsyncGenerator[StreamEvent, None] | None = None
+        self._started = self._closed = self._released = False
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        return self.shaper.usage
+
+    def __aiter__(self) -> AsyncGenerator[StreamEvent, None]:
+        if self._events is None:
+            self._events = self._pump()
+        return self._events
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._started:
+            assert self._events is not None
+            await self._events.aclose()  # its ``finally`` releases and records
+            return
+        # never started: the client left between the stream's opening and its first byte
+        self._owner.gone()
+        await self._release()
+
+    async def _release(self) -> None:
+        if not self._released:
+            self._released = True
+            try:
+                # shielded: a cancelled response (client gone) must still release the upstream,
+                # and anyio re-cancels every await made inside a cancelled scope
+                with anyio.CancelScope(shield=True):
+                    await self._frags.aclose()  # type: ignore[attr-defined]
+            finally:
+                self._owner.finalize(self.shaper)
+
+    async def _pump(self) -> AsyncGenerator[StreamEvent, None]:
+        self._started = True
+        owner, shaper = self._owner, self.shaper
+        completed = False
+        try:
+            done = self._done
+            if done:
+                tail = self._first
+            else:
+                yield Chunks(self._first)
+                deadline = owner.deadline
+                async for frag in self._frags:
+                    if frag is DONE:
+                        done = True
+                        break
+                    out = shaper.feed(frag)
+                    if out:
+                        yield Chunks(out)
+                    if time.monotonic() > deadline:
+                        raise owner.timed_out()
+                tail = shaper.finish(done_seen=done)
+            await owner.completed(shaper)
+            completed = True
+            yield End(tail)
+        except Exception as e:
+            self.error = owner.failed(e)
+            yield Failed(self.error)
+        except BaseException:
+            if not completed:
+                owner.gone()
+            raise
+        finally:
+            await self._release()
+
+
+async def first_chunks(
+    frags: AsyncIterator[dict[str, Any]], shaper: Shaper
+) -> tuple[list[dict[str, Any]], bool]:
+    """Read until the shaper has something for the client (or the stream is complete): what a
+    stream's opening waits for, so that a failure before it can still fall back."""
+    async for frag in frags:
+        if frag is DONE:
+            return shaper.finish(done_seen=True), True
+        out = shaper.feed(frag)
+        if out:
+            return out, False
+    return shaper.finish(done_seen=False), True

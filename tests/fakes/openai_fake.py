@@ -6,7 +6,8 @@ comments and blank lines, Qwen/DeepSeek tool-call deltas that repeat the id, Spa
 errors inside HTTP 200 bodies, 429 with retry-after, 503, slow answers, streams cut off mid-way.
 
 Answers are deterministic: the text is ``"echo: " + last user text`` split into words, and the usage
-counts words, so tests can assert exact token sums.
+counts words, so tests can assert exact token sums. ``long:<n>`` answers with as many words as
+``max_tokens`` allows (``n``, default 10,000, without it).
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class FakeState:
     failing: set[str] = field(default_factory=set)
     # counts per whole model string, for "throttle:<secs>,<n>,<tag>"
     model_calls: dict[str, int] = field(default_factory=dict)
+    # what GET /v1/models lists (tests of `banjia catalog check` set their own)
+    models: list[str] = field(default_factory=lambda: ["echo", "embed", "json"])
+    # the "think" mode: tool call id → the reasoning served with it (what must come back)
+    reasoning: dict[str, str] = field(default_factory=dict)
 
 
 def _words(text: str) -> list[str]:
@@ -67,8 +72,11 @@ def _prompt_tokens(body: dict[str, Any]) -> int:
 
 
 def _answer_words(body: dict[str, Any]) -> list[str]:
-    words = ["echo:", *_words(_last_user(body))]
     limit = body.get("max_tokens") or body.get("max_completion_tokens")
+    mode, _, arg = str(body.get("model", "")).partition(":")
+    if mode == "long":  # "long:<n>": a model that writes until its limit, n words without one
+        return ["more"] * (int(limit) if limit else int(arg or 10_000))
+    words = ["echo:", *_words(_last_user(body))]
     return words[: int(limit)] if limit else words
 
 
@@ -101,6 +109,7 @@ class FakeOpenAI:
         self.app.router.add_post("/v1/text/chatcompletion_v2", self.chat)  # MiniMax v2's path
         self.app.router.add_post("/v1/completions", self.completions)
         self.app.router.add_post("/v1/embeddings", self.embeddings)
+        self.app.router.add_get("/v1/models", self.list_models)
 
     # -- helpers ------------------------------------------------------------------------------
     def _auth(self, request: web.Request) -> web.Response | None:
@@ -109,7 +118,7 @@ class FakeOpenAI:
         return None
 
     async def _record(self, request: web.Request) -> dict[str, Any]:
-        body = await request.json()
+        body: dict[str, Any] = await request.json()
         self.state.requests.append(Recorded(request.path, dict(request.headers), body))
         return body
 
@@ -120,6 +129,8 @@ class FakeOpenAI:
             return denied
         body = await self._record(request)
         mode, _, arg = str(body.get("model", "")).partition(":")
+        if mode == "think":
+            return await self._think(request, body)
         failure = await self._failure(mode, arg, body)
         if failure is not None:
             return failure
@@ -152,6 +163,8 @@ class FakeOpenAI:
         usage: dict[str, Any] = _usage(prompt, completion)
         if mode == "deepseek-cache":
             usage.update(prompt_cache_hit_tokens=2, prompt_cache_miss_tokens=prompt - 2)
+        if mode == "cached":  # "cached:<n>": n of the prompt tokens came from the vendor's cache
+            usage["prompt_tokens_details"] = {"cached_tokens": min(int(arg or 0), prompt)}
         self.state.usage_sent.append({"prompt": prompt, "completion": completion})
         out = {
             "id": "chatcmpl-fake",
@@ -192,6 +205,8 @@ class FakeOpenAI:
             )
         if mode == "e400":
             return _err(400, "Invalid parameter: temperature.", "invalid_request_error", "invalid_value")
+        if mode == "nulcode":  # an upstream whose error code holds a NUL (PostgreSQL refuses it)
+            return _err(400, "Bad request.", "invalid_request_error", "bad\u0000code")
         if mode == "e402":  # DeepSeek: insufficient balance
             return _err(402, "Insufficient Balance", "unknown_error", "invalid_request_error")
         if mode == "spark-error":  # Spark HTTP: failure inside a 200 body
@@ -257,6 +272,82 @@ class FakeOpenAI:
             await resp.write(b"data: [DONE]\n\n")
             return resp
         return None
+
+    async def _think(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        """DeepSeek's thinking mode (api-docs.deepseek.com/guides/thinking_mode): every answer
+        carries ``reasoning_content``; with tools, a request whose last message is not a tool
+        result is answered with a tool call (a fresh id each time); and, unless thinking is
+        switched off (``thinking: {"type": "disabled"}``), a request is refused with 400 when an
+        earlier assistant tool-call message lacks the reasoning served with it, exactly."""
+        thinking = (body.get("thinking") or {}).get("type") != "disabled"
+        messages = body.get("messages") or []
+        if thinking:
+            for m in messages:
+                if m.get("role") != "assistant" or not m.get("tool_calls"):
+                    continue
+                served = self.state.reasoning.get(m["tool_calls"][0].get("id", ""))
+                if served is None or m.get("reasoning_content") != served:
+                    return _err(
+                        400,
+                        "The reasoning_content in the thinking mode must be passed back to the API.",
+                        code="invalid_request_error",
+                    )
+        n = self.state.calls["think"] = self.state.calls.get("think", 0) + 1
+        reasoning = f"step {n}: the user wants the weather, so a tool helps" if thinking else ""
+        last = messages[-1] if messages else {}
+        message: dict[str, Any] = {"role": "assistant", "content": None}
+        if body.get("tools") and last.get("role") != "tool":
+            call_id = f"call_think{n}"
+            if thinking:
+                self.state.reasoning[call_id] = reasoning
+            name = body["tools"][0]["function"]["name"]
+            message["tool_calls"] = [
+                {"id": call_id, "type": "function", "function": {"name": name, "arguments": TOOL_ARGS}}
+            ]
+            finish = "tool_calls"
+        else:
+            message["content"] = "sunny: " + str(last.get("content") or "")
+            finish = "stop"
+        if reasoning:
+            message["reasoning_content"] = reasoning
+        usage = {**_usage(_prompt_tokens(body), 7), "completion_tokens_details": {"reasoning_tokens": 5}}
+        if not body.get("stream"):
+            return web.json_response(
+                {
+                    "id": "chatcmpl-think",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body.get("model"),
+                    "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                    "usage": usage,
+                }
+            )
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+        deltas += [{"reasoning_content": w + " "} for w in reasoning.split(" ")[:-1]]
+        if reasoning:
+            deltas.append({"reasoning_content": reasoning.split(" ")[-1]})
+        if message.get("tool_calls"):
+            deltas.append({"tool_calls": [{"index": 0, **message["tool_calls"][0]}]})
+        else:
+            deltas.append({"content": message["content"]})
+        for i, d in enumerate(deltas):
+            chunk: dict[str, Any] = {
+                "id": "chatcmpl-think",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": body.get("model"),
+                "choices": [
+                    {"index": 0, "delta": d, "finish_reason": finish if i == len(deltas) - 1 else None}
+                ],
+            }
+            if i == len(deltas) - 1:
+                chunk["usage"] = usage
+            await resp.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        await resp.write(b"data: [DONE]\n\n")
+        await resp.write_eof()
+        return resp
 
     async def _chat_stream(
         self, request: web.Request, body: dict[str, Any], mode: str, arg: str
@@ -385,6 +476,12 @@ class FakeOpenAI:
             resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
             await resp.prepare(request)
             for i, w in enumerate(words):
+                if str(body.get("model", "")).startswith("cut") and i == 2:
+                    # the connection drops mid-answer: no finish_reason, no [DONE]
+                    await asyncio.sleep(0.1)  # let what was written reach the gateway
+                    if request.transport:
+                        request.transport.abort()
+                    return resp
                 c = {
                     "id": "cmpl-fake",
                     "object": "text_completion",
@@ -425,6 +522,13 @@ class FakeOpenAI:
                 "usage": _usage(prompt, len(words)),
             }
         )
+
+    async def list_models(self, request: web.Request) -> web.Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.state.models]
+        return web.json_response({"object": "list", "data": data})
 
     async def embeddings(self, request: web.Request) -> web.Response:
         denied = self._auth(request)

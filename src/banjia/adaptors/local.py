@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from banjia.config import ProviderConfig
     from banjia.transport import Transport
 
-__all__ = ["SPEC", "LocalProvider", "bundled_model_path"]
+__all__ = ["SPEC", "LocalProvider", "TokenLogprobs", "bundled_model_path"]
 
 T = TypeVar("T")
 _END = object()
@@ -47,7 +48,126 @@ def bundled_model_path() -> str:
     return str(Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
+class TokenLogprobs:
+    """The log probability of each generated token and of its most likely alternatives.
+
+    llama-cpp-python computes logprobs only for a model loaded with ``logits_all=True``, which keeps
+    n_ctx × n_vocab floats (800 MB for the bundled model at n_ctx 4096) and computes the output
+    layer for every prompt token, a price every request would pay. Here a logits processor sees
+    the last position's logits just before each token is sampled, and a hook on the sampler names
+    the token chosen, so only the requests that ask for logprobs pay (a softmax per token).
+    """
+
+    def __init__(self, llm: Any, top: int) -> None:
+        self.llm = llm
+        self.top = top
+        self.tokens: list[tuple[bytes, float, list[tuple[bytes, float]]]] = []
+        self._logprobs: Any = None  # the distribution of the token being sampled
+        self._sent = 0
+
+    def processor(self, input_ids: Any, scores: Any) -> Any:
+        """A llama.cpp logits processor that only looks (the first in the sampler chain, so the
+        model's own distribution: before penalties, temperature, top-p or a grammar)."""
+        import numpy as np
+
+        x = scores.astype(np.float64)
+        m = x.max()
+        self._logprobs = x - (m + math.log(float(np.exp(x - m).sum())))
+        return scores
+
+    def chosen(self, token: int) -> None:
+        import llama_cpp
+
+        lp = self._logprobs
+        self._logprobs = None
+        if lp is None or llama_cpp.llama_vocab_is_eog(self.llm._model.vocab, token):
+            return  # the end-of-turn token is not part of the answer
+        top: list[tuple[bytes, float]] = []
+        if self.top:
+            import numpy as np
+
+            ids = np.argpartition(lp, -self.top)[-self.top :]
+            ids = ids[np.argsort(-lp[ids], kind="stable")]
+            top = [(self.llm.detokenize([int(i)]), float(lp[i])) for i in ids]
+        self.tokens.append((self.llm.detokenize([token]), float(lp[token]), top))
+
+    # -- OpenAI's shapes ----------------------------------------------------------------------
+    @staticmethod
+    def _chat_entry(piece: bytes, logprob: float) -> dict[str, Any]:
+        return {"token": piece.decode("utf-8", errors="replace"), "logprob": logprob, "bytes": list(piece)}
+
+    def chat(self, text: str | None = None) -> dict[str, Any]:
+        """Chat's ``logprobs`` for the tokens not yet sent (all of them, up to the length of
+        ``text`` when given: a stop sequence cuts the text after its tokens were sampled)."""
+        tokens = self.tokens[self._sent :]
+        if text is not None:
+            tokens = _within(tokens, len(text.encode()))
+        self._sent += len(tokens)
+        content = [
+            {**self._chat_entry(p, lp), "top_logprobs": [self._chat_entry(tp, tlp) for tp, tlp in top]}
+            for p, lp, top in tokens
+        ]
+        return {"content": content, "refusal": None}
+
+    def completion(self, text: str | None = None, offset: int = 0) -> dict[str, Any]:
+        """Legacy completions' ``logprobs`` (``tokens``, ``token_logprobs``, ``top_logprobs``,
+        ``text_offset``) for the tokens not yet sent."""
+        tokens = self.tokens[self._sent :]
+        if text is not None:
+            tokens = _within(tokens, len(text.encode()))
+        self._sent += len(tokens)
+        out: dict[str, Any] = {"tokens": [], "token_logprobs": [], "top_logprobs": [], "text_offset": []}
+        for p, lp, top in tokens:
+            piece = p.decode("utf-8", errors="replace")
+            out["tokens"].append(piece)
+            out["token_logprobs"].append(lp)
+            out["top_logprobs"].append({tp.decode("utf-8", errors="replace"): tlp for tp, tlp in top})
+            out["text_offset"].append(offset)
+            offset += len(piece)
+        return out
+
+
+def _within(tokens: list[Any], size: int) -> list[Any]:
+    """The leading tokens whose bytes make up the first ``size`` bytes of the text."""
+    n = used = 0
+    while n < len(tokens) and used < size:
+        used += len(tokens[n][0])
+        n += 1
+    return tokens[:n]
+
+
+@contextmanager
+def _recording(llm: Any, top: int | None) -> Iterator[TokenLogprobs | None]:
+    """Record logprobs of what ``llm`` generates inside the block (nothing when ``top`` is None)."""
+    if top is None:
+        yield None
+        return
+    rec = TokenLogprobs(llm, top)
+    sample = llm.sample
+
+    def recording_sample(*args: Any, **kwargs: Any) -> int:
+        token: int = sample(*args, **kwargs)
+        rec.chosen(token)
+        return token
+
+    llm.sample = recording_sample  # on the instance, for this call only: the class's method stays
+    try:
+        yield rec
+    finally:
+        del llm.sample
+
+
+def _processors(rec: TokenLogprobs | None, stop: Callable[[Any, Any], Any] | None = None) -> dict[str, Any]:
+    if rec is None and stop is None:
+        return {}
+    from llama_cpp import LogitsProcessorList
+
+    return {"logits_processor": LogitsProcessorList([p for p in (rec and rec.processor, stop) if p])}
+
+
 class LocalProvider(Provider):
+    text_only = True  # messages are flattened to their text: an image would be lost
+
     def __init__(
         self, name: str, model_path: str, *, n_ctx: int = 4096, n_threads: int | None = None
     ) -> None:
@@ -55,10 +175,10 @@ class LocalProvider(Provider):
         if not Path(model_path).is_file():
             raise ConfigError(f"providers.{name}.model_path: no GGUF file at '{model_path}'")
         self.model_path = model_path
-        self._model_file_present = True  # checked above; the model itself loads on first use
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{name}")
+        self._cancel = threading.Event()  # the current _run call's (set when its caller is cancelled)
         self._llm: Any = None
         self._embedder: Any = None
         self.model_name = Path(model_path).stem
@@ -78,7 +198,26 @@ class LocalProvider(Provider):
         return self._llm
 
     async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+        cancel = threading.Event()
+
+        def job() -> T:
+            self._cancel = cancel  # read by _stop, on this same worker thread
+            return fn()
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, job)
+        except asyncio.CancelledError:
+            cancel.set()  # the client went away: generation ends at the next token
+            raise
+
+    def _stop(self, input_ids: Any, scores: Any) -> Any:
+        """A logits processor that ends the current :meth:`_run` call once it is cancelled: only
+        the end-of-generation token may follow. (llama.cpp calls it through ctypes, where an
+        exception would be printed and lost.)"""
+        if self._cancel.is_set():
+            scores[:] = -math.inf
+            scores[self._llm.token_eos()] = 0.0
+        return scores
 
     async def _stream(
         self, make: Callable[[], Iterator[dict[str, Any]]], cancel: threading.Event
@@ -112,11 +251,10 @@ class LocalProvider(Provider):
     # -- chat ---------------------------------------------------------------------------------
     def _chat_args(self, req: ChatRequest) -> dict[str, Any]:
         if req.tools or req.functions:
-            raise APIError(
-                400,
+            raise UpstreamError.unsupported(
+                self.name,
                 f"The local model '{self.model_name}' does not support tools "
                 "(function calling). Route this request to a provider that does.",
-                code="unsupported_feature",
                 param="tools",
             )
         messages: list[dict[str, str]] = []
@@ -143,21 +281,28 @@ class LocalProvider(Provider):
     async def chat(self, req: ChatRequest, model: str) -> dict[str, Any]:
         args = self._chat_args(req)
         n = req.n or 1
+        top = (req.top_logprobs or 0) if req.logprobs else None
+
+        def one(llm: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+            with _recording(llm, top) as rec:
+                r: dict[str, Any] = llm.create_chat_completion(**args, **_processors(rec, self._stop))
+            logprobs = rec.chat(r["choices"][0]["message"]["content"] or "") if rec else None
+            return r, logprobs
 
         def run() -> dict[str, Any]:
             llm = self._load()
-            results = [llm.create_chat_completion(**args) for _ in range(n)]
-            first = results[0]
+            results = [one(llm) for _ in range(n)]
+            first = results[0][0]
             choices = []
             prompt = completion = 0
-            for i, r in enumerate(results):
+            for i, (r, logprobs) in enumerate(results):
                 c = r["choices"][0]
                 choices.append(
                     {
                         "index": i,
                         "message": {"role": "assistant", "content": c["message"]["content"], "refusal": None},
                         "finish_reason": c["finish_reason"] or "stop",
-                        "logprobs": None,
+                        "logprobs": logprobs,
                     }
                 )
                 prompt = r["usage"]["prompt_tokens"]
@@ -185,13 +330,18 @@ class LocalProvider(Provider):
             )
         cancel = threading.Event()
         counter = {"completion": 0, "prompt": 0}
+        top = (req.top_logprobs or 0) if req.logprobs else None
 
         def make() -> Iterator[dict[str, Any]]:
             llm = self._load()
-            for c in llm.create_chat_completion(**args, stream=True):
-                if c["choices"] and c["choices"][0]["delta"].get("content"):
-                    counter["completion"] += 1
-                yield {"model": model, "choices": c["choices"]}
+            with _recording(llm, top) as rec:
+                for c in llm.create_chat_completion(**args, stream=True, **_processors(rec)):
+                    choices = c["choices"]
+                    if choices and choices[0]["delta"].get("content"):
+                        counter["completion"] += 1
+                        if rec is not None:  # the tokens sampled since the last piece of text
+                            choices = [{**choices[0], "logprobs": rec.chat()}]
+                    yield {"model": model, "choices": choices}
             counter["prompt"] = max(0, llm.n_tokens - counter["completion"])
 
         async for frag in self._stream(make, cancel):
@@ -208,13 +358,21 @@ class LocalProvider(Provider):
                 400, "Token-id prompts are not supported; send the prompt as text.", param="prompt"
             )
         prompts = req.prompts()
+        if req.logprobs is not None and req.echo:
+            raise APIError(
+                400,
+                f"The local model '{self.model_name}' gives logprobs for the tokens it generates, "
+                "not for an echoed prompt: drop 'echo' or 'logprobs'.",
+                param="echo",
+            )
         args: dict[str, Any] = {"max_tokens": req.max_tokens or 16, "echo": bool(req.echo)}
-        for k in ("temperature", "top_p", "seed", "suffix", "logprobs"):
+        for k in ("temperature", "top_p", "seed", "suffix"):
             v = getattr(req, k)
             if v is not None:
                 args[k] = v
         if req.stop:
             args["stop"] = req.stop
+        top = req.logprobs
         if not stream:
 
             def run() -> dict[str, Any]:
@@ -222,13 +380,14 @@ class LocalProvider(Provider):
                 choices: list[dict[str, Any]] = []
                 prompt_tokens = completion_tokens = 0
                 for p in prompts:
-                    r = llm.create_completion(p, **args)
+                    with _recording(llm, top) as rec:
+                        r = llm.create_completion(p, **args, **_processors(rec, self._stop))
                     c = r["choices"][0]
                     choices.append(
                         {
                             "index": len(choices),
                             "text": c["text"],
-                            "logprobs": c.get("logprobs"),
+                            "logprobs": rec.completion(c["text"], offset=len(p)) if rec else None,
                             "finish_reason": c["finish_reason"] or "stop",
                         }
                     )
@@ -251,10 +410,10 @@ class LocalProvider(Provider):
             return await self._run(run)
         if len(prompts) != 1:
             raise APIError(400, "Stream one prompt at a time.", param="prompt")
-        return self._completion_stream(prompts[0], args, model)
+        return self._completion_stream(prompts[0], args, model, top)
 
     async def _completion_stream(
-        self, prompt: str, args: dict[str, Any], model: str
+        self, prompt: str, args: dict[str, Any], model: str, top: int | None
     ) -> AsyncIterator[dict[str, Any]]:
         cancel = threading.Event()
         cid = "cmpl-" + str(time.time_ns())
@@ -264,24 +423,28 @@ class LocalProvider(Provider):
         def make() -> Iterator[dict[str, Any]]:
             llm = self._load()
             counter["prompt"] = len(llm.tokenize(prompt.encode()))
-            for c in llm.create_completion(prompt, **args, stream=True):
-                counter["n"] += 1
-                ch = c["choices"][0]
-                yield {
-                    "id": cid,
-                    "object": "text_completion",
-                    "created": created,
-                    "model": model,
-                    "system_fingerprint": None,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "text": ch["text"],
-                            "logprobs": ch.get("logprobs"),
-                            "finish_reason": ch["finish_reason"],
-                        }
-                    ],
-                }
+            offset = len(prompt)  # OpenAI counts text offsets from the start of the prompt
+            with _recording(llm, top) as rec:
+                for c in llm.create_completion(prompt, **args, stream=True, **_processors(rec)):
+                    counter["n"] += 1
+                    ch = c["choices"][0]
+                    logprobs = rec.completion(offset=offset) if rec and ch["text"] else None
+                    offset += len(ch["text"])
+                    yield {
+                        "id": cid,
+                        "object": "text_completion",
+                        "created": created,
+                        "model": model,
+                        "system_fingerprint": None,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "text": ch["text"],
+                                "logprobs": logprobs,
+                                "finish_reason": ch["finish_reason"],
+                            }
+                        ],
+                    }
 
         async for chunk in self._stream(make, cancel):
             yield chunk
@@ -322,23 +485,18 @@ class LocalProvider(Provider):
 
         return await self._run(run)
 
-    async def ready(self) -> bool:
-        return self._llm is not None or self._model_file_present
-
     async def aclose(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _engine_error(name: str, e: Exception) -> APIError:
+def _engine_error(name: str, e: Exception) -> UpstreamError:
     msg = str(e)
     if "context window" in msg or "exceed" in msg:
-        return APIError(400, f"Provider '{name}': {msg}", code="context_length_exceeded", param="messages")
-    return UpstreamError(
-        500,
-        f"Provider '{name}': the local model failed ({type(e).__name__}: {msg})",
-        provider=name,
-        retryable=True,
-        code="local_model_error",
+        return UpstreamError.unsupported(
+            name, f"Provider '{name}': {msg}", code="context_length_exceeded", param="messages"
+        )
+    return UpstreamError.broken(
+        name, f"the local model failed ({type(e).__name__}: {msg})", status=500, code="local_model_error"
     )
 
 
@@ -347,11 +505,4 @@ def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
     return LocalProvider(name, path, n_ctx=cfg.n_ctx or 4096, n_threads=cfg.n_threads)
 
 
-SPEC = ProviderSpec(
-    type="local",
-    title="Local GGUF model (llama.cpp); default: bundled SmolLM2-135M-Instruct",
-    credentials=(),
-    key_env=(),
-    base_url="",
-    build=_build,
-)
+SPEC = ProviderSpec.of("local", _build)

@@ -13,11 +13,9 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
-
 from banjia.context import KeyInfo, RequestContext
 from banjia.errors import APIError
-from banjia.gateway import Gateway
+from banjia.gateway import Gateway, GatewayStream
 from banjia.protocol.chat import ChatRequest, usage
 from banjia.protocol.responses import (
     InputItem,
@@ -29,7 +27,7 @@ from banjia.protocol.responses import (
 from banjia.responses._events import ResponseEvents
 from banjia.responses._store import ResponseStore, StoredResponse
 from banjia.responses._translate import output_items, to_chat
-from banjia.sse import SSEDecoder
+from banjia.streaming import End, Failed
 from banjia.tokens import estimate_messages, estimate_text
 
 __all__ = ["ResponsesService"]
@@ -49,10 +47,14 @@ class ResponsesService:
     # -- create ---------------------------------------------------------------------------------
     async def create(
         self, ctx: RequestContext, req: ResponsesRequest
-    ) -> dict[str, Any] | AsyncIterator[bytes]:
-        """The response object, or (``stream``) the event stream once the upstream has answered."""
-        history = await self._history(ctx.key, req.previous_response_id)
-        chat = to_chat(req, history)
+    ) -> dict[str, Any] | tuple[GatewayStream, AsyncIterator[bytes]]:
+        """The response object, or (``stream``) the gateway's stream, opened, and its events."""
+        try:
+            history = await self._history(ctx.key, req.previous_response_id)
+            chat = to_chat(req, history)
+        except BaseException as e:
+            self.gateway.record(ctx, e)  # refused before the gateway had it: its row all the same
+            raise
         context = [_dump(i) for i in (*history, *req.input_items())]
         rid = "resp_" + ctx.request_id
         created = int(time.time())
@@ -70,50 +72,41 @@ class ResponsesService:
             )
             await self._keep(ctx, req, resp, context)
             return resp
-        body = await self.gateway.chat_stream(ctx, chat)  # raises (as an HTTP error) before any byte
+        stream = await self.gateway.chat_stream(ctx, chat)  # raises (as an HTTP error) before any byte
         events = ResponseEvents(
             req, id=rid, created_at=created, estimate_usage=lambda text: _estimate(chat, text)
         )
-        return self._stream(ctx, req, body, events, context)
+        return stream, self._stream(ctx, req, stream, events, context)
 
     async def _stream(
         self,
         ctx: RequestContext,
         req: ResponsesRequest,
-        body: AsyncIterator[bytes],
+        stream: GatewayStream,
         events: ResponseEvents,
         context: list[dict[str, Any]],
     ) -> AsyncIterator[bytes]:
-        decoder = SSEDecoder()
+        """The chat chunks as Responses events; the response is kept before the client sees its
+        end, so a next turn can continue from it at once."""
         try:
             yield events.start()
-            async for block in body:
-                out: list[bytes] = []
-                for ev in decoder.feed(block):
-                    if ev.data == "[DONE]":
-                        out.append(events.finish())
-                        break
-                    chunk = orjson.loads(ev.data)
-                    if "error" in chunk:
-                        out.append(events.fail(chunk["error"]))
-                        break
-                    out.append(events.feed(chunk))
-                if events.response is not None:
-                    # kept before the client sees the end, so a next turn can continue from it at once
-                    await self._keep(ctx, req, events.response, context)
-                    yield b"".join(out)
-                    return
-                data = b"".join(out)
+            async for ev in stream:
+                if isinstance(ev, Failed):
+                    end = events.fail(ev.error.body()["error"])
+                    break
+                data = b"".join(events.feed(c) for c in ev.chunks)
+                if isinstance(ev, End):
+                    end = data + events.finish()
+                    break
                 if data:
                     yield data
-            end = events.fail({"message": "The upstream stream ended before the answer was complete."})
+            else:  # the gateway ends a stream with End or Failed: this is a fault of ours
+                end = events.fail({"message": "The upstream stream ended before the answer was complete."})
         except Exception as e:  # a fault of ours: the client still gets a terminal event
             log.exception("response %s: stream translation failed", events.id)
             end = events.fail({"message": f"The gateway failed while streaming ({type(e).__name__})."})
         finally:
-            aclose = getattr(body, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await stream.aclose()
         assert events.response is not None
         await self._keep(ctx, req, events.response, context)
         yield end

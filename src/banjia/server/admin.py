@@ -6,6 +6,7 @@
     DELETE /admin/keys/{id}          revoke; 204
     POST   /admin/keys/{id}/grants   add tokens and/or CNY to its quota; 201
     GET    /admin/usage              ?since=ISO|7d&by=key|model|provider
+    GET    /admin/requests           ?limit=1..1000&status=&key_id=&model= : latest ledger rows
 """
 
 from __future__ import annotations
@@ -48,10 +49,16 @@ def _only(body: dict[str, Any], allowed: set[str]) -> None:
             raise bad_request(f"Unrecognized request argument supplied: {name}", param=name)
 
 
+_UNIX_MAX = 253_402_214_400  # 9999-12-31T00:00:00Z
+
+
 def _expiry(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if not 0 <= value <= _UNIX_MAX:  # also NaN
+            raise bad_request(f"'expires_at' as a Unix time must be from 0 to {_UNIX_MAX} "
+                              "(1970-01-01 to 9999-12-31).", param="expires_at")
         return datetime.fromtimestamp(value, UTC)
     if isinstance(value, str):
         try:
@@ -134,6 +141,14 @@ async def usage(request: Request) -> Response:
     return json_response(await store.usage(since=since, by=by))
 
 
+async def requests(request: Request) -> Response:
+    store = await _store(request)
+    q = request.query_params
+    rows = await store.requests(limit=q.get("limit") or 50, status=q.get("status"),
+                                key_id=q.get("key_id"), model=q.get("model"))
+    return json_response({"rows": rows}, headers=_NO_STORE)
+
+
 routes = [
     Route("/admin/keys", create_key, methods=["POST"]),
     Route("/admin/keys", list_keys, methods=["GET"]),
@@ -141,4 +156,5 @@ routes = [
     Route("/admin/keys/{id}", revoke_key, methods=["DELETE"]),
     Route("/admin/keys/{id}/grants", add_grant, methods=["POST"]),
     Route("/admin/usage", usage, methods=["GET"]),
+    Route("/admin/requests", requests, methods=["GET"]),
 ]

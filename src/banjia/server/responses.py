@@ -9,13 +9,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from banjia.errors import bad_request
-from banjia.protocol._base import validate
 from banjia.protocol.responses import ResponsesRequest, reject_unsupported
 from banjia.responses import ResponsesService, open_response_store
 from banjia.runtime import Runtime
 from banjia.server.auth import authenticate
 from banjia.server.http import json_response
-from banjia.server.routes import begin, sse_response, upstream_headers
+from banjia.server.routes import begin, checked, refused, sse_response, until_gone, upstream_headers
 
 __all__ = ["routes"]
 
@@ -36,13 +35,15 @@ async def _service(request: Request) -> ResponsesService:
 
 
 async def create_response(request: Request) -> Response:
-    _, ctx, body = await begin(request, "responses")
-    reject_unsupported(body)
-    req = validate(ResponsesRequest, body)
-    result = await (await _service(request)).create(ctx, req)
+    rt, ctx, body = await begin(request, "responses")
+    with refused(rt, ctx):
+        reject_unsupported(body)
+    req = checked(rt, ctx, ResponsesRequest, body)
+    result = await until_gone(request, ctx, (await _service(request)).create(ctx, req))
     if isinstance(result, dict):
         return json_response(result, headers=upstream_headers(ctx))
-    return sse_response(ctx, result)
+    stream, events = result
+    return sse_response(rt, ctx, stream, events)
 
 
 async def get_response(request: Request) -> Response:

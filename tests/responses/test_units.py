@@ -71,7 +71,7 @@ def test_instructions_apply_to_their_turn_only() -> None:
         ("deepseek", "none", False, {"thinking": {"type": "disabled"}}),
         ("zhipu", "medium", False, {"thinking": {"type": "enabled"}}),
         ("openai", "low", False, {"reasoning_effort": "low"}),
-        ("moonshot", "high", False, {}),
+        ("moonshot", "high", False, {"thinking": {"type": "enabled"}}),  # Kimi K2.5+: thinking on/off
         ("dashscope", None, True, {}),
     ],
 )

@@ -1,0 +1,340 @@
+"""Anthropic's Messages API over the gateway's chat path: a Messages request becomes a chat
+request (served with fallback, quotas and the ledger like any other), and the chat answer, or
+each chat chunk of a stream, becomes Anthropic's message object or events.
+
+Reference: https://docs.anthropic.com/en/api/messages and
+https://docs.anthropic.com/en/docs/build-with-claude/streaming (the event order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from banjia.errors import APIError, bad_request
+from banjia.protocol._base import validate
+from banjia.protocol.anthropic import CountTokensRequest, MessagesRequest, message_object, message_usage
+from banjia.protocol.chat import ChatRequest
+from banjia.sse import encode_event
+from banjia.tokens import estimate_messages
+
+__all__ = ["MessageEvents", "count_tokens", "from_chat", "to_chat"]
+
+STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
+                "function_call": "tool_use", "content_filter": "refusal"}
+
+
+def _signature(thinking: str) -> str:
+    """An opaque signature for reasoning an OpenAI-dialect upstream produced (it signs nothing):
+    clients send thinking blocks back with it, and banjia replays the text."""
+    return "banjia-" + hashlib.sha256(thinking.encode()).hexdigest()[:32]
+
+
+# -- request --------------------------------------------------------------------------------------
+def _text_of(content: Any, where: str) -> str:
+    if isinstance(content, str):
+        return content
+    out = []
+    for i, b in enumerate(content or []):
+        if not isinstance(b, dict) or b.get("type") != "text":
+            raise bad_request(f"{where}[{i}]: only text blocks are allowed here.", param=where)
+        out.append(str(b.get("text") or ""))
+    return "\n\n".join(out)
+
+
+def _image_url(block: dict[str, Any], where: str) -> dict[str, Any]:
+    src = block.get("source") or {}
+    if src.get("type") == "base64":
+        url = f"data:{src.get('media_type')};base64,{src.get('data')}"
+    elif src.get("type") == "url":
+        url = str(src.get("url"))
+    else:
+        raise bad_request(f"{where}.source: use a 'base64' or 'url' image source.", param=where)
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def _document_text(block: dict[str, Any], where: str) -> str:
+    src = block.get("source") or {}
+    if src.get("type") == "text":
+        return str(src.get("data") or "")
+    if src.get("type") == "content":
+        return _text_of(src.get("content"), where + ".source.content")
+    raise bad_request(
+        f"{where}: this model reads text documents only; send the document as plain text "
+        "(source type 'text').",
+        param=where,
+    )
+
+
+def _user_message(content: Any, where: str) -> list[dict[str, Any]]:
+    """One Anthropic user turn → tool messages (its tool results, first) and a user message."""
+    if isinstance(content, str):
+        return [{"role": "user", "content": content}]
+    tools: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    for i, b in enumerate(content):
+        at, kind = f"{where}.content[{i}]", b.get("type")
+        if kind == "text":
+            parts.append({"type": "text", "text": str(b.get("text") or "")})
+        elif kind == "image":
+            parts.append(_image_url(b, at))
+        elif kind == "document":
+            parts.append({"type": "text", "text": _document_text(b, at)})
+        elif kind == "tool_result":
+            text = _tool_result_text(b.get("content"), at)
+            if b.get("is_error"):
+                text = "[tool error] " + text
+            tools.append({"role": "tool", "tool_call_id": str(b.get("tool_use_id")), "content": text})
+        else:
+            raise bad_request(f"{at}: content blocks of type '{kind}' are not supported here.", param=at)
+    out = list(tools)
+    if parts:
+        if all(p["type"] == "text" for p in parts):
+            out.append({"role": "user", "content": "\n\n".join(p["text"] for p in parts)})
+        else:
+            out.append({"role": "user", "content": parts})
+    return out
+
+
+def _tool_result_text(content: Any, where: str) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    return "\n\n".join(str(b.get("text") or "") for b in content if b.get("type") == "text")
+
+
+def _assistant_message(content: Any, where: str) -> dict[str, Any]:
+    if isinstance(content, str):
+        return {"role": "assistant", "content": content}
+    texts, reasoning, calls = [], [], []
+    for i, b in enumerate(content):
+        kind = b.get("type")
+        if kind == "text":
+            texts.append(str(b.get("text") or ""))
+        elif kind == "thinking":
+            reasoning.append(str(b.get("thinking") or ""))
+        elif kind == "tool_use":
+            args = orjson.dumps(b.get("input") or {}).decode()
+            calls.append({"id": str(b.get("id")), "type": "function",
+                          "function": {"name": str(b.get("name")), "arguments": args}})
+        elif kind != "redacted_thinking":
+            at = f"{where}.content[{i}]"
+            raise bad_request(f"{at}: content blocks of type '{kind}' are not supported here.", param=at)
+    msg: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None}
+    if calls:
+        msg["tool_calls"] = calls
+    if reasoning:
+        msg["reasoning_content"] = "".join(reasoning)
+    return msg
+
+
+def _tools(req: CountTokensRequest) -> list[dict[str, Any]]:
+    out = []
+    for i, t in enumerate(req.tools or []):
+        if t.type not in (None, "custom"):
+            raise bad_request(
+                f"tools[{i}]: server tools ('{t.type}') are not supported; define the tool with "
+                "a name and an input_schema.",
+                param=f"tools[{i}]",
+            )
+        fn: dict[str, Any] = {"name": t.name, "parameters": t.input_schema or {"type": "object"}}
+        if t.description:
+            fn["description"] = t.description
+        out.append({"type": "function", "function": fn})
+    return out
+
+
+def _tool_choice(choice: dict[str, Any]) -> tuple[Any, bool]:
+    kind = choice.get("type")
+    parallel = not choice.get("disable_parallel_tool_use")
+    if kind == "auto":
+        return "auto", parallel
+    if kind == "any":
+        return "required", parallel
+    if kind == "none":
+        return "none", parallel
+    if kind == "tool" and choice.get("name"):
+        return {"type": "function", "function": {"name": str(choice["name"])}}, parallel
+    raise bad_request("tool_choice.type must be 'auto', 'any', 'tool' (with a name) or 'none'.",
+                      param="tool_choice")
+
+
+def _effort(thinking: dict[str, Any] | None) -> str | None:
+    """``thinking`` as OpenAI's ``reasoning_effort``, which each adaptor turns into its vendor's switch."""
+    if not thinking or thinking.get("type") != "enabled":
+        return None
+    budget = int(thinking.get("budget_tokens") or 0)
+    return "low" if budget < 4096 else "medium" if budget < 16384 else "high"
+
+
+def chat_messages(req: CountTokensRequest) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if req.system:
+        out.append({"role": "system", "content": _text_of(req.system, "system")})
+    for i, m in enumerate(req.messages):
+        where = f"messages[{i}]"
+        if m.role == "user":
+            out.extend(_user_message(m.content, where))
+        else:
+            out.append(_assistant_message(m.content, where))
+    return out
+
+
+def to_chat(req: MessagesRequest) -> ChatRequest:
+    body: dict[str, Any] = {"model": req.model, "messages": chat_messages(req), "max_tokens": req.max_tokens}
+    tools = _tools(req)
+    if tools:
+        body["tools"] = tools
+        if req.tool_choice:
+            body["tool_choice"], parallel = _tool_choice(req.tool_choice)
+            if not parallel:
+                body["parallel_tool_calls"] = False
+    for name, value in (("temperature", req.temperature), ("top_p", req.top_p), ("top_k", req.top_k),
+                        ("stop", req.stop_sequences), ("reasoning_effort", _effort(req.thinking))):
+        if value is not None:
+            body[name] = value
+    user = (req.metadata or {}).get("user_id")
+    if isinstance(user, str) and user:
+        body["user"] = user
+    if req.stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return validate(ChatRequest, body)
+
+
+def count_tokens(req: CountTokensRequest) -> int:
+    msgs = chat_messages(req)
+    extra = orjson.dumps([t.model_dump(exclude_none=True) for t in req.tools or []]).decode()
+    if req.tools:
+        msgs.append({"role": "system", "content": extra})
+    return estimate_messages(msgs)
+
+
+# -- response -------------------------------------------------------------------------------------
+def from_chat(result: dict[str, Any], *, id: str, model: str) -> dict[str, Any]:
+    choice = (result.get("choices") or [{}])[0]
+    msg = choice.get("message") or {}
+    content: list[dict[str, Any]] = []
+    if msg.get("reasoning_content"):
+        text = str(msg["reasoning_content"])
+        content.append({"type": "thinking", "thinking": text, "signature": _signature(text)})
+    if msg.get("content"):
+        content.append({"type": "text", "text": str(msg["content"])})
+    for call in msg.get("tool_calls") or ():
+        fn = call.get("function") or {}
+        content.append({"type": "tool_use", "id": call.get("id"), "name": fn.get("name"),
+                        "input": _arguments(fn.get("arguments"))})
+    reason = STOP_REASONS.get(str(choice.get("finish_reason")), "end_turn")
+    return message_object(id=id, model=model, content=content, stop_reason=reason, stop_sequence=None,
+                          usage=message_usage(result.get("usage")))
+
+
+def _arguments(raw: Any) -> dict[str, Any]:
+    try:
+        value = orjson.loads(raw or "{}")
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(slots=True)
+class _Block:
+    kind: str  # "thinking" | "text" | "tool_use"
+    index: int
+    parts: list[str] = field(default_factory=list)
+
+
+class MessageEvents:
+    """Chat chunks of one answer → Anthropic's stream events, in Anthropic's order."""
+
+    def __init__(self, *, id: str, model: str, input_tokens: int) -> None:
+        self.id, self.model = id, model
+        self.input_tokens = input_tokens
+        self.blocks: list[_Block] = []
+        self.open: _Block | None = None
+        self.calls: dict[int, _Block] = {}
+        self.finish: str | None = None
+        self.usage: dict[str, Any] | None = None
+
+    @staticmethod
+    def _ev(type: str, **fields: Any) -> bytes:
+        return encode_event(type, orjson.dumps({"type": type, **fields}))
+
+    def start(self) -> bytes:
+        usage = {"input_tokens": self.input_tokens, "output_tokens": 1,
+                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+        msg = message_object(id=self.id, model=self.model, content=[], stop_reason=None,
+                             stop_sequence=None, usage=usage)
+        return self._ev("message_start", message=msg) + self._ev("ping")
+
+    def _begin(self, kind: str, block: dict[str, Any]) -> tuple[_Block, bytes]:
+        out = self._close()
+        b = _Block(kind, len(self.blocks))
+        self.blocks.append(b)
+        self.open = b
+        return b, out + self._ev("content_block_start", index=b.index, content_block=block)
+
+    def _close(self) -> bytes:
+        b, self.open = self.open, None
+        if b is None:
+            return b""
+        out = b""
+        if b.kind == "thinking":
+            sig = _signature("".join(b.parts))
+            out = self._ev("content_block_delta", index=b.index,
+                           delta={"type": "signature_delta", "signature": sig})
+        return out + self._ev("content_block_stop", index=b.index)
+
+    def feed(self, chunk: dict[str, Any]) -> bytes:
+        if chunk.get("usage"):
+            self.usage = chunk["usage"]
+        out = b""
+        for ch in chunk.get("choices") or ():
+            if ch.get("index", 0) != 0:
+                continue
+            d = ch.get("delta") or {}
+            if d.get("reasoning_content"):
+                out += self._delta("thinking", {"type": "thinking", "thinking": "", "signature": ""},
+                                   {"type": "thinking_delta", "thinking": str(d["reasoning_content"])})
+            if d.get("content"):
+                out += self._delta("text", {"type": "text", "text": ""},
+                                   {"type": "text_delta", "text": str(d["content"])})
+            for tc in d.get("tool_calls") or ():
+                out += self._tool(tc)
+            if ch.get("finish_reason"):
+                self.finish = ch["finish_reason"]
+        return out
+
+    def _delta(self, kind: str, start: dict[str, Any], delta: dict[str, Any]) -> bytes:
+        out = b""
+        b = self.open
+        if b is None or b.kind != kind:
+            b, out = self._begin(kind, start)
+        return out + self._ev("content_block_delta", index=b.index, delta=delta)
+
+    def _tool(self, tc: dict[str, Any]) -> bytes:
+        fn = tc.get("function") or {}
+        out = b""
+        b = self.calls.get(int(tc.get("index", 0)))
+        if b is None:
+            block: dict[str, Any] = {
+                "type": "tool_use", "id": tc.get("id"), "name": fn.get("name"), "input": {}
+            }
+            b, out = self._begin("tool_use", block)
+            self.calls[int(tc.get("index", 0))] = b
+        if fn.get("arguments"):
+            out += self._ev("content_block_delta", index=b.index,
+                            delta={"type": "input_json_delta", "partial_json": str(fn["arguments"])})
+        return out
+
+    def end(self, usage: dict[str, Any] | None) -> bytes:
+        u = message_usage(self.usage or usage)
+        reason = STOP_REASONS.get(str(self.finish), "end_turn")
+        return self._close() + self._ev(
+            "message_delta", delta={"stop_reason": reason, "stop_sequence": None}, usage=u
+        ) + self._ev("message_stop")
+
+    def fail(self, error: APIError, body: dict[str, Any]) -> bytes:
+        return self._ev("error", error=body["error"])

@@ -1,0 +1,115 @@
+"""The Anthropic routes: ``POST /v1/messages`` and ``POST /v1/messages/count_tokens``.
+
+The key comes from ``x-api-key`` (Anthropic's SDKs, Claude Code) or a bearer token; the
+``anthropic-version`` and ``anthropic-beta`` headers are accepted and need nothing from banjia.
+Every error, before or after the gateway, is answered in Anthropic's envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from banjia.context import KeyInfo, RequestContext
+from banjia.errors import APIError
+from banjia.messages import MessageEvents, count_tokens, from_chat, to_chat
+from banjia.protocol._base import parse_body, validate
+from banjia.protocol.anthropic import CountTokensRequest, MessagesRequest, error_body, error_status
+from banjia.runtime import Runtime
+from banjia.server.auth import authenticate, bearer
+from banjia.server.http import json_response
+from banjia.server.routes import check_edge, refused, sse_response, until_gone, upstream_headers
+from banjia.streaming import End, Failed, GatewayStream
+
+__all__ = ["routes"]
+
+_NO_KEY = "You didn't provide an API key. Send it in the x-api-key header (or as a bearer token)."
+
+
+def _anthropic_errors(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ClientDisconnect:
+            raise
+        except APIError as e:
+            headers = {k: v for k, v in e.headers.items()}
+            return json_response(error_body(e), status=error_status(e), headers=headers)
+
+    return wrapped
+
+
+async def _key(request: Request, rt: Runtime) -> KeyInfo:
+    raw: list[tuple[bytes, bytes]] = request.scope["headers"]
+    token = next((v.decode("latin-1").strip() for k, v in raw if k == b"x-api-key"), None)
+    if not token:
+        if bearer(request) is None:
+            raise APIError(401, _NO_KEY, type="authentication_error", code="invalid_api_key")
+        return await authenticate(request, rt.auth)
+    key = await rt.auth.authenticate(token)
+    if key is None:
+        raise APIError(401, "Invalid x-api-key.", type="authentication_error", code="invalid_api_key")
+    return key
+
+
+@_anthropic_errors
+async def create_message(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    ctx = RequestContext(request_id=request.scope["state"]["request_id"][4:], endpoint="messages")
+    ctx.key = await _key(request, rt)
+    with refused(rt, ctx):
+        body = parse_body(await request.body())
+        check_edge(body)
+        if isinstance(body.get("model"), str):
+            ctx.model = body["model"]
+        req = validate(MessagesRequest, body)
+        chat = to_chat(req)
+    mid = "msg_" + ctx.request_id
+    if req.stream:
+        stream = await until_gone(request, ctx, rt.gateway.chat_stream(ctx, chat))
+        events = MessageEvents(id=mid, model=req.model, input_tokens=ctx.prompt_tokens_estimate)
+        return sse_response(rt, ctx, stream, _events(stream, events))
+    result = await until_gone(request, ctx, rt.gateway.chat(ctx, chat))
+    return json_response(from_chat(result, id=mid, model=req.model), headers=upstream_headers(ctx))
+
+
+async def _events(stream: GatewayStream, events: MessageEvents) -> AsyncIterator[bytes]:
+    try:
+        yield events.start()
+        async for ev in stream:
+            if isinstance(ev, Failed):
+                yield events.fail(ev.error, error_body(ev.error))
+                return
+            data = b"".join(events.feed(c) for c in ev.chunks)
+            if isinstance(ev, End):
+                yield data + events.end(stream.usage)
+                return
+            if data:
+                yield data
+    finally:
+        await stream.aclose()
+
+
+@_anthropic_errors
+async def count_message_tokens(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    key = await _key(request, rt)
+    body = parse_body(await request.body())
+    check_edge(body)
+    req = validate(CountTokensRequest, body)
+    if not key.may_use(req.model):
+        raise APIError(403, f"This API key is not allowed to use the model '{req.model}'.",
+                       type="permission_error", code="model_not_allowed")
+    rt.router.route(req.model)  # 404 for a model banjia cannot serve, as /v1/messages would
+    return json_response({"input_tokens": count_tokens(req)})
+
+
+routes = [
+    Route("/v1/messages", create_message, methods=["POST"]),
+    Route("/v1/messages/count_tokens", count_message_tokens, methods=["POST"]),
+]

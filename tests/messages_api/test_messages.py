@@ -1,0 +1,91 @@
+"""The Anthropic Messages surface through banjia to an OpenAI-dialect upstream (the fake), driven
+by the official ``anthropic`` SDK in strict validation."""
+
+from __future__ import annotations
+
+import json
+
+import anthropic
+import httpx
+import pytest
+
+from tests.harness import MASTER_KEY, Gateway
+
+WEATHER = {
+    "name": "get_weather",
+    "description": "The weather in a city",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+
+
+@pytest.fixture(scope="module")
+def claude(gateway: Gateway) -> anthropic.Anthropic:
+    return anthropic.Anthropic(
+        base_url=gateway.root, api_key=MASTER_KEY, max_retries=0, _strict_response_validation=True
+    )
+
+
+def test_create_answers_with_a_text_block_and_usage(claude: anthropic.Anthropic) -> None:
+    m = claude.messages.create(
+        model="fake/echo", max_tokens=100, system=[{"type": "text", "text": "be brief",
+                                                   "cache_control": {"type": "ephemeral"}}],
+        messages=[{"role": "user", "content": "hello there"}],
+    )
+    assert m.content[0].type == "text" and m.content[0].text == "echo: hello there"
+    assert m.stop_reason == "end_turn" and m.usage.output_tokens == 3
+
+
+def test_stream_sends_anthropics_events_in_order(claude: anthropic.Anthropic) -> None:
+    with claude.messages.stream(model="fake/echo", max_tokens=100,
+                                messages=[{"role": "user", "content": "one two"}]) as s:
+        kinds = [e.type for e in s]
+        final = s.get_final_message()
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
+    start, stop = kinds.index("content_block_start"), kinds.index("content_block_stop")
+    assert start < stop < kinds.index("message_delta")
+    assert final.content[0].type == "text" and final.content[0].text == "echo: one two"
+    assert final.stop_reason == "end_turn"
+
+
+def test_a_tool_loop_round_trips(claude: anthropic.Anthropic) -> None:
+    first = claude.messages.create(model="fake/tools", max_tokens=100, tools=[WEATHER],  # type: ignore[list-item]
+                                   messages=[{"role": "user", "content": "weather in Beijing?"}])
+    assert first.stop_reason == "tool_use"
+    use = next(b for b in first.content if b.type == "tool_use")
+    assert use.name == "get_weather" and use.input["city"] == "Beijing"
+    second = claude.messages.create(
+        model="fake/echo", max_tokens=100, tools=[WEATHER],  # type: ignore[list-item]
+        messages=[
+            {"role": "user", "content": "weather in Beijing?"},
+            {"role": "assistant", "content": first.content},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "sunny"}]},
+        ],
+    )
+    assert second.stop_reason == "end_turn"
+
+
+def test_count_tokens_answers_input_tokens(claude: anthropic.Anthropic) -> None:
+    n = claude.messages.count_tokens(model="fake/echo", messages=[{"role": "user", "content": "a b c d"}])
+    assert n.input_tokens > 0
+
+
+def test_errors_use_anthropics_envelope(claude: anthropic.Anthropic, gateway: Gateway) -> None:
+    with pytest.raises(anthropic.NotFoundError) as e:
+        claude.messages.create(model="nope", max_tokens=10, messages=[{"role": "user", "content": "x"}])
+    assert e.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]
+    r = httpx.post(gateway.root + "/v1/messages", json={}, headers={"x-api-key": "wrong"})
+    assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
+    r = httpx.post(gateway.root + "/v1/messages", json={"model": "fake/echo", "messages": []},
+                   headers={"x-api-key": MASTER_KEY, "anthropic-version": "2023-06-01"})
+    assert r.status_code == 400 and r.json()["type"] == "error"
+
+
+def test_a_stream_cut_upstream_ends_with_an_error_event(gateway: Gateway) -> None:
+    body = {"model": "fake/cut", "max_tokens": 100, "stream": True,
+            "messages": [{"role": "user", "content": "one two three four five"}]}
+    with httpx.stream("POST", gateway.root + "/v1/messages", json=body,
+                      headers={"Authorization": f"Bearer {MASTER_KEY}"}) as r:
+        text = r.read().decode()
+    events = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
+    assert events[-1]["type"] == "error"
+    assert "message_stop" not in [e["type"] for e in events]

@@ -1,7 +1,8 @@
-"""The config file (YAML with ``${VAR}`` substitution), its validation, and the embedded defaults.
+"""The config file: its schema (YAML with ``${VAR}`` substitution) and reading it.
 
-Every mistake is a :class:`ConfigError` naming the key, e.g.
-``providers.qwen.api_key: required for type 'dashscope' (the variable DASHSCOPE_API_KEY is not set)``.
+Every mistake is a :class:`ConfigError` naming the key, e.g. ``providers.qwen.apikey: unknown key``.
+This module knows no provider type: checking each provider against its type (credentials, base
+URL) and the embedded defaults live in :mod:`banjia.settings`, above the adaptors' registry.
 """
 
 from __future__ import annotations
@@ -12,13 +13,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from banjia.errors import ConfigError
 
 __all__ = [
     "CircuitConfig",
     "Config",
+    "PoolConfig",
     "ProviderConfig",
     "RoutingConfig",
     "ServerConfig",
@@ -39,18 +49,56 @@ class ServerConfig(_Strict):
     workers: int = Field(default=1, ge=1, le=64)
     metrics_require_key: bool = False
     access_log: bool = False
+    # on SIGTERM: how long requests and streams in flight may take to finish before they are cut
+    drain_seconds: int = Field(default=30, ge=0, le=3600)
+    # HTTP limits (banjia.server.limits): over a body limit 413, over a header limit 431
+    max_body_mb: float = Field(default=32, gt=0)  # JSON bodies
+    max_upload_mb: float = Field(default=25, gt=0)  # multipart/form-data uploads
+    max_header_kb: int = Field(default=64, ge=1)  # request line and headers together
+    max_headers: int = Field(default=100, ge=1)
+    header_timeout: float = Field(default=10.0, gt=0)  # from connecting (or a request's first byte)
+    body_timeout: float = Field(default=15.0, gt=0)  # a body that stalls this long is cut
+    keepalive_timeout: float = Field(default=30.0, gt=0)  # an idle keep-alive connection closes
+    max_connections_per_ip: int = Field(default=256, ge=0)  # counted before authentication; 0: none
 
 
 class StoreConfig(_Strict):
     url: str = "sqlite:///./banjia.db"
     redis_url: str | None = None
+    # where each process journals its ledger rows until they are written (banjia.store.journal);
+    # default: .banjia/journal beside a SQLite file, or under the working directory
+    journal_dir: str | None = None
+    # reasoning served with tool calls, kept to replay to vendors that require it back
+    # (banjia.reasoning): how long, and how many tool calls per process
+    reasoning_ttl: float = Field(default=3600.0, gt=0)
+    reasoning_max_entries: int = Field(default=10_000, ge=1)
 
 
 class TimeoutsConfig(_Strict):
+    """A provider's own bounds, in seconds: ``connect`` (TCP + TLS), ``first_byte`` (to the first
+    event of a stream, or the whole answer of a non-stream call) and ``idle`` (between two events)
+    bound each attempt; ``stream`` bounds a whole streamed answer from the request's arrival to its
+    last chunk. ``routing.total_timeout`` is the other bound: how long a client waits for an answer
+    to start, every fallback and retry included. The defaults of both are defined here only."""
+
     connect: float = Field(default=10.0, gt=0)
     first_byte: float = Field(default=120.0, gt=0)
     idle: float = Field(default=60.0, gt=0)
-    total: float = Field(default=600.0, gt=0)
+    # ``total`` is its older name, still accepted
+    stream: float = Field(default=600.0, gt=0, validation_alias=AliasChoices("stream", "total"))
+
+
+class PoolConfig(_Strict):
+    """A provider's upstream connections: at most ``max_connections`` requests in flight at once
+    (unset: no limit; the others wait, within ``timeouts.first_byte``), at most ``max_idle``
+    kept-alive connections per host, each closed after ``keepalive`` idle seconds."""
+
+    max_connections: int | None = Field(default=None, ge=1)
+    max_idle: int = Field(default=256, ge=0)
+    keepalive: float = Field(default=30.0, gt=0)
+
+
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
 class ProviderConfig(_Strict):
@@ -71,6 +119,32 @@ class ProviderConfig(_Strict):
     models: list[str] | None = None  # served models to list, besides the catalog's
     timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
     weight: int = Field(default=1, ge=0)
+    # how requests leave (banjia.transport.Egress): this proxy for every request, else the
+    # environment's HTTPS_PROXY / HTTP_PROXY / NO_PROXY as in curl; a PEM bundle of CAs trusted
+    # besides the system's; HTTP/2 where the upstream offers it; the connection pool
+    proxy: str | None = None
+    ca_file: str | None = None
+    http2: bool = True
+    pool: PoolConfig = Field(default_factory=PoolConfig)
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, v: str | None) -> str | None:
+        if v is not None:
+            scheme, sep, rest = v.partition("://")
+            if not sep or scheme.lower() not in _PROXY_SCHEMES or not rest.strip("/"):
+                raise ValueError(f"'{v}' is not a proxy URL such as http://proxy.example:3128 "
+                                 f"(schemes: {', '.join(_PROXY_SCHEMES)})")
+        return v
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_bundle(cls, v: str | None) -> str | None:
+        if v is not None:
+            from banjia.transport import read_ca_file
+
+            read_ca_file(v)  # its ValueError says what is wrong with the file
+        return v
 
 
 class CircuitConfig(_Strict):
@@ -83,12 +157,14 @@ class CircuitConfig(_Strict):
 
 class RoutingConfig(_Strict):
     # the longest a client waits for an answer to start (the whole answer, without streaming),
-    # every fallback and retry included; a provider's own ``timeouts`` bound each attempt
+    # every fallback and retry included; a provider's own ``timeouts`` bound each attempt, and
+    # its ``timeouts.stream`` the rest of a streamed answer
     total_timeout: float = Field(default=180.0, gt=0)
-    # extra attempts of one chain entry after a transient failure (5xx, 429, connection error),
-    # made once the rest of the chain has been tried
+    # how many times one chain entry is tried again after a transient failure (5xx, 429,
+    # connection error), once the rest of the chain has been tried; never past total_timeout
     retries: int = Field(default=1, ge=0, le=10)
-    retry_backoff: float = Field(default=0.25, ge=0)  # seconds before such a retry, without retry-after
+    # seconds before the first such retry, doubled for each next one, unless retry-after says
+    retry_backoff: float = Field(default=0.25, ge=0)
     max_retry_after: float = Field(default=5.0, ge=0)  # a longer upstream retry-after is not waited for
     circuit: CircuitConfig = Field(default_factory=CircuitConfig)
     # a provider disabled by an auth or balance error is probed this often until it answers again
@@ -125,8 +201,16 @@ class Config(_Strict):
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     capture: CaptureConfig = Field(default_factory=CaptureConfig)
     responses: ResponsesConfig = Field(default_factory=ResponsesConfig)
+    # ``provider/model`` → a price schedule (banjia.pricing; interface.md), over the catalog's
+    pricing: dict[str, Any] = Field(default_factory=dict)
     # set by load_config: the file it came from, or None for the embedded defaults
     source: str | None = None
+    # key path → the ${VAR} left unset there, so that a later check can name the variable
+    _unset: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def unset_variable(self, key: str) -> str | None:
+        """The variable whose ``${VAR}`` was left unset at ``key`` (``providers.qwen.api_key``)."""
+        return self._unset.get(key)
 
     @field_validator("models", mode="before")
     @classmethod
@@ -161,6 +245,8 @@ def _substitute(value: Any, path: str, unset: dict[str, str]) -> Any:
 
 
 def parse_config(data: Any, source: str | None = None) -> Config:
+    """``data`` (a YAML document) → a :class:`Config`, its keys and chains checked; the provider
+    types are checked by :func:`banjia.settings.check_providers`."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -175,30 +261,27 @@ def parse_config(data: Any, source: str | None = None) -> Config:
         if err["type"] == "extra_forbidden":
             raise ConfigError(f"{loc}: unknown key") from e
         raise ConfigError(f"{loc}: {err['msg']}") from e
-    _check_providers(cfg, unset)
+    cfg._unset = unset
+    _check_names(cfg)
+    _check_pricing(cfg)
     return cfg
 
 
-def _check_providers(cfg: Config, unset: dict[str, str]) -> None:
-    from banjia.adaptors import registry
+def _check_pricing(cfg: Config) -> None:
+    """Each ``pricing:`` entry parses, and names a configured provider."""
+    from banjia.pricing import PricingError, parse_overrides
 
-    specs = registry()
-    for name, p in cfg.providers.items():
+    try:
+        parse_overrides(cfg.pricing, cfg.providers)
+    except PricingError as e:
+        raise ConfigError(str(e)) from e
+
+
+def _check_names(cfg: Config) -> None:
+    """Provider names, model chains and the routing bounds agree with each other."""
+    for name in cfg.providers:
         if "/" in name:
             raise ConfigError(f"providers.{name}: a provider name cannot contain '/'")
-        spec = specs.get(p.type)
-        if spec is None:
-            known = ", ".join(sorted(specs))
-            raise ConfigError(f"providers.{name}.type: unknown provider type '{p.type}' (known: {known})")
-        for fieldname in spec.credentials:
-            if not getattr(p, fieldname):
-                hint = ""
-                var = unset.get(f"providers.{name}.{fieldname}")
-                if var:
-                    hint = f" (the variable {var} is not set)"
-                raise ConfigError(f"providers.{name}.{fieldname}: required for type '{p.type}'{hint}")
-        if spec.base_url_required and not p.base_url:
-            raise ConfigError(f"providers.{name}.base_url: required for type '{p.type}'")
     for alias, chain in cfg.models.items():
         if not chain:
             raise ConfigError(f"models.{alias}: the chain is empty")
@@ -218,10 +301,12 @@ def _check_providers(cfg: Config, unset: dict[str, str]) -> None:
 
 
 def load_config(path: str | os.PathLike[str] | None) -> Config:
-    """The config at ``path``, or ``$BANJIA_CONFIG``, or the embedded defaults."""
+    """The config at ``path``, or ``$BANJIA_CONFIG``, as written; with neither, every key's
+    default (and ``$BANJIA_MASTER_KEY``). What ``banjia serve`` runs with, its providers checked
+    and the embedded defaults filled in, is :func:`banjia.settings.load_settings`."""
     path = path or os.environ.get("BANJIA_CONFIG") or None
     if path is None:
-        return embedded_defaults()
+        return parse_config({"server": {"master_key": os.environ.get("BANJIA_MASTER_KEY") or None}})
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -231,24 +316,9 @@ def load_config(path: str | os.PathLike[str] | None) -> Config:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"{p}: not valid YAML ({e})") from e
-    return parse_config(data, str(p))
-
-
-def embedded_defaults() -> Config:
-    """No config file: SQLite beside you, the bundled local model, and every vendor whose key is set."""
-    from banjia.adaptors import registry
-    from banjia.routing.presets import default_aliases
-
-    providers: dict[str, dict[str, Any]] = {"local": {"type": "local"}}
-    for spec in registry().values():
-        if spec.type == "openai" or not spec.key_env:
-            continue
-        values = {f: os.environ.get(var) for f, var in zip(spec.credentials, spec.key_env, strict=False)}
-        if spec.credentials and all(values.values()):
-            providers[spec.type] = {"type": spec.type, **values}
-    data = {
-        "server": {"master_key": os.environ.get("BANJIA_MASTER_KEY") or None},
-        "providers": providers,
-        "models": default_aliases(list(providers)),
-    }
-    return parse_config(data, None)
+    cfg = parse_config(data, str(p))
+    env_key = os.environ.get("BANJIA_MASTER_KEY")
+    if cfg.server.master_key is None and env_key:
+        # the variable works with a config file too, not only without one
+        cfg = cfg.model_copy(update={"server": cfg.server.model_copy(update={"master_key": env_key})})
+    return cfg

@@ -12,12 +12,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from banjia.config import Config, load_config
+from banjia.config import Config
 from banjia.context import Accounting, Authenticator
 from banjia.errors import APIError
 from banjia.runtime import Runtime, build_runtime
 from banjia.server.http import OriginCORSMiddleware, RequestIdMiddleware, error_response
 from banjia.server.routes import chat_completions, completions, embeddings, routes
+from banjia.settings import load_settings
 
 __all__ = ["app_from_env", "create_app"]
 
@@ -70,7 +71,13 @@ def create_app(
                 allow_origins=["*"],
                 allow_methods=["*"],
                 allow_headers=["*"],
-                expose_headers=["x-request-id", "x-banjia-upstream"],
+                # Private Network Access: a public page may call a banjia on localhost / the LAN
+                allow_private_network=True,
+                # what the openai JS SDK reads to decide and time its retries
+                expose_headers=[
+                    "x-request-id", "x-banjia-upstream", "x-banjia-retired", "retry-after",
+                    "retry-after-ms", "x-should-retry",
+                ],
             ),
         ],
     )
@@ -81,7 +88,9 @@ def _extra_routes() -> list[BaseRoute]:
     import importlib
 
     out: list[BaseRoute] = []
-    for mod in ("banjia.server.admin", "banjia.server.metrics", "banjia.server.responses"):
+    for mod in ("banjia.server.admin", "banjia.server.metrics", "banjia.server.responses",
+                "banjia.server.openapi", "banjia.console", "banjia.server.media",
+                "banjia.server.anthropic"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:
@@ -94,4 +103,4 @@ def _extra_routes() -> list[BaseRoute]:
 
 def app_from_env() -> Starlette:
     """Entry point for ``uvicorn --factory`` workers: the config comes from BANJIA_CONFIG."""
-    return create_app(load_config(None))
+    return create_app(load_settings(None))

@@ -111,7 +111,7 @@ class ProviderConfig(_Strict):
     app_id: str | None = None
     api_secret: str | None = None
     group_id: str | None = None
-    auth: Literal["bearer", "jwt"] = "bearer"
+    auth: Literal["bearer", "jwt", "x-api-key"] = "bearer"  # anthropic: x-api-key unless set
     endpoints: dict[str, str] = Field(default_factory=dict)  # ark: model → endpoint id
     model_path: str | None = None  # local
     n_ctx: int | None = Field(default=None, ge=256)

@@ -30,7 +30,8 @@ def render_models(console: Console, vendor: str | None = None, presets: bool = F
     catalog = load_catalog()
     if vendor is not None:
         _check_vendor(catalog, vendor)
-    console.print(_presets_table(catalog, vendor) if presets else _models_table(catalog, vendor))
+    wide = console.width >= 120  # capabilities and sources need room; 80 columns get the essentials
+    console.print(_presets_table(catalog, vendor) if presets else _models_table(catalog, vendor, wide))
 
 
 def models_json(vendor: str | None = None, presets: bool = False) -> dict[str, Any]:
@@ -110,7 +111,7 @@ def _descriptor_facts(provider_type: str) -> dict[str, Any]:
 # -- the models table ---------------------------------------------------------------------------
 
 
-def _models_table(catalog: Catalog, vendor: str | None) -> Table:
+def _models_table(catalog: Catalog, vendor: str | None, wide: bool = True) -> Table:
     table = Table(
         title="Model catalog" + (f": {vendor}" if vendor else ""),
         caption=f"Prices: CNY per million tokens in force today (USD at {catalog.usd_cny:g}); "
@@ -118,32 +119,35 @@ def _models_table(catalog: Catalog, vendor: str | None) -> Table:
                 f"band shown). {_UNCONFIRMED} unconfirmed; `--format json` has every dated "
                 "price with its source URL.",
     )
-    table.add_column("type")
-    table.add_column("model", overflow="fold")
-    table.add_column("context", justify="right")
-    table.add_column("capabilities")
+    table.add_column("type", overflow="fold", max_width=None if wide else 11)
+    table.add_column("model", overflow="fold", min_width=None if wide else 18)
+    table.add_column("context", justify="right", no_wrap=True)
+    if wide:
+        table.add_column("capabilities")
     table.add_column("CNY in / out per M", justify="right")
-    table.add_column("since")
-    table.add_column("source", overflow="fold")
+    table.add_column("since", no_wrap=True)
+    if wide:
+        table.add_column("source", overflow="fold")
     for v in _vendors(catalog, vendor):
         if v.same_as is not None and vendor is None:
             # the full list is one --vendor away; repeating it would bury the rest
-            table.add_row(escape(v.type), escape(_same_as_summary(catalog, v)), *[""] * 5,
-                          end_section=True)
+            table.add_row(escape(v.type), escape(_same_as_summary(catalog, v)),
+                          *[""] * (len(table.columns) - 2), end_section=True)
             continue
         for i, m in enumerate(v.models):
-            table.add_row(
+            caps = ", ".join(c for c in CAPABILITIES if c in m.capabilities) + (
+                " (stream only)" if m.stream_only else "")
+            cells = [
                 escape(v.type) if i == 0 else "",
                 escape(m.id) + (escape(f" (retired {m.retired} -> {m.successor})")
                                 if m.retired_on() else ""),
-                _tokens(m.context_window),
-                ", ".join(c for c in CAPABILITIES if c in m.capabilities)
-                + (" (stream only)" if m.stream_only else ""),
+                _tokens(m.context_window) if wide else _short_tokens(m.context_window),
+                *([caps] if wide else []),
                 _price(m),
                 (m.price_date or "—") + (_UNCONFIRMED if m.price_unconfirmed else ""),
-                escape(_host(m.price_source)),
-                end_section=i == len(v.models) - 1,
-            )
+                *([escape(_host(m.price_source))] if wide else []),
+            ]
+            table.add_row(*cells, end_section=i == len(v.models) - 1)
     return table
 
 
@@ -182,6 +186,12 @@ def _host(url: str | None) -> str:
 
 def _num(x: float | None) -> str:
     return "?" if x is None else f"{x:g}"
+
+
+def _short_tokens(n: int | None) -> str:
+    if n is None:
+        return "—"
+    return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{round(n / 1024)}K"
 
 
 def _tokens(n: int | None) -> str:

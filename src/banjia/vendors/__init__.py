@@ -97,6 +97,8 @@ class Descriptor:
     serves_catalog: bool = True  # the catalog's models for the type are served under its name
     aliases_env: tuple[str, ...] = ()  # further variables that hold the first credential
     quirks: tuple[str, ...] = ()  # what banjia does differently for this vendor, in words
+    # Anthropic-format endpoints (type anthropic) on these hosts refuse an array ``system``: joined
+    join_system_hosts: tuple[str, ...] = ()
 
     @property
     def base_url_required(self) -> bool:

@@ -208,6 +208,24 @@ _ENTRIES: list[Descriptor] = [
         quirks=("ChatCompletion Pro and abab models are legacy: use type minimax",),
     ),
     Descriptor(
+        type="anthropic", title="Any Anthropic-Messages-compatible endpoint (auth: x-api-key or bearer)",
+        protocol="native", credentials=_KEY,
+        key_env=(),  # chosen in a config file: the vendors' keys already enable their own types
+        base_url="",  # required: banjia appends /v1/messages
+        capabilities=_CHAT | {"tools", "vision"},
+        list_models=None, serves_catalog=False,
+        bases=MappingProxyType({
+            "deepseek": "https://api.deepseek.com/anthropic",
+            "moonshot": "https://api.moonshot.cn/anthropic",
+            "zhipu": "https://open.bigmodel.cn/api/anthropic",
+            "dashscope": "https://dashscope.aliyuncs.com/apps/anthropic",
+            "minimax": "https://api.minimaxi.com/anthropic",
+        }),
+        join_system_hosts=("api.deepseek.com",),
+        quirks=("DeepSeek's /anthropic refuses an array system: its blocks are joined into one string",
+                "max_tokens is required upstream: the client's, else the catalog's max_output, else 4,096"),
+    ),
+    Descriptor(
         type="local", title="The bundled llama.cpp model", protocol="local",
         credentials=(), key_env=(), base_url="",
         capabilities=_CHAT | {"embeddings"},

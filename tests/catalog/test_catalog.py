@@ -36,6 +36,7 @@ DOCUMENTED_TYPES = {
     "openai", "deepseek", "moonshot", "siliconflow", "yi", "baichuan", "stepfun", "zhinao",
     "dashscope", "qianfan", "hunyuan", "spark", "minimax", "ark", "zhipu", "dashscope-native",
     "qianfan-v1", "hunyuan-tc3", "spark-ws", "minimax-pro", "local", "tokenhub", "mimo",
+    "anthropic",
 }
 # vendors the catalog already lists whose provider type arrives with their adaptor entry
 AWAITING_ADAPTOR: set[str] = set()

@@ -6,8 +6,7 @@ longer carries it (https://api-docs.deepseek.com/guides/thinking_mode). Most age
 rebuild the history without the field. banjia served the first answer, so it remembers the
 reasoning under each tool call's id and puts it back before the next request goes upstream.
 
-Per vendor (``Vendor.reasoning_replay`` / ``Vendor.reasoning_unknown`` in
-:mod:`banjia.adaptors.vendors`):
+Per vendor (its descriptor's ``Thinking.replay`` / ``Thinking.unknown``, :mod:`banjia.vendors`):
 
 - a vendor that requires the reasoning back gets it restored from the store; what the client sent
   itself is forwarded unchanged, never doubled;
@@ -30,9 +29,9 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from banjia.adaptors._shared import thinking_switch
-from banjia.adaptors.vendors import VENDORS
 from banjia.protocol._base import validate
 from banjia.protocol.chat import ChatRequest
+from banjia.vendors import thinking_for
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -141,8 +140,8 @@ async def repair_history(
     messages = req.wire().get("messages")
     if not isinstance(messages, list):
         return req
-    vendor = VENDORS.get(vendor_type)
-    if vendor is None or not vendor.reasoning_replay:
+    thinking = thinking_for(vendor_type)
+    if thinking is None or not thinking.replay:
         if not any(isinstance(m, dict) and "reasoning_content" in m for m in messages):
             return req
         return _rebuilt(req, [_without_reasoning(m) for m in messages], {})
@@ -162,12 +161,12 @@ async def repair_history(
         reasoning = await store.get(scope, _call_ids(fixed[i]))
         if reasoning is None:
             unknown = True
-            if vendor.reasoning_unknown == "empty":
+            if thinking.unknown == "empty":
                 fixed[i] = {**fixed[i], "reasoning_content": ""}
         else:
             fixed[i] = {**fixed[i], "reasoning_content": reasoning}
     extra: dict[str, Any] = {}
-    if unknown and vendor.reasoning_unknown == "disable_thinking":
+    if unknown and thinking.unknown == "disable_thinking":
         # the vendor checks the history only in thinking mode: this one turn goes without it
         extra = thinking_switch(vendor_type, "none", stream)
     return _rebuilt(req, fixed, extra)

@@ -86,6 +86,10 @@ async def test_the_openai_agents_sdks_default_model_is_served(gw: Gateway) -> No
 
 
 def test_each_name_is_priced_against_openais_price_for_it(gw: Gateway) -> None:
+    # its own requests: under xdist the tests above may run in another worker's gateway
+    for name in ("o1", "gpt-4o-2024-08-06", "gpt-5.1-codex-mini"):
+        strict_client(gw).chat.completions.create(
+            model=name, messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
     usage = httpx.get(gw.root + "/admin/usage?by=model", timeout=30,
                       headers={"Authorization": f"Bearer {MASTER_KEY}"}).json()["rows"]
     by_model = {r["group"]: r for r in usage}

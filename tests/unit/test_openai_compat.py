@@ -14,6 +14,7 @@ from banjia.adaptors.vendors import VENDORS
 from banjia.errors import UpstreamError
 from banjia.protocol._base import validate
 from banjia.protocol.chat import ChatRequest
+from banjia.vendors import DESCRIPTORS
 
 PLAIN_REQ = ChatRequest.model_validate({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
 
@@ -23,8 +24,8 @@ async def _no_fetch(req: UpstreamRequest) -> UpstreamResponse:
 
 
 def adaptor(vendor: str, **kw: Any) -> OpenAICompatAdaptor:
-    v = VENDORS[vendor]
-    return OpenAICompatAdaptor(vendor, _no_fetch, v, base_url=v.base_url or "http://x/v1", api_key="k", **kw)
+    base = DESCRIPTORS[vendor].base_url or "http://x/v1"
+    return OpenAICompatAdaptor(vendor, _no_fetch, VENDORS[vendor], base_url=base, api_key="k", **kw)
 
 
 def build(

@@ -1,4 +1,4 @@
-"""OpenAI-dialect vendors as data: where they live, which key they take, how they deviate.
+"""OpenAI-dialect vendors as data: how each deviates from OpenAI's wire format.
 
 Adding a vendor that speaks OpenAI's wire format is one entry here, its descriptor in
 :mod:`banjia.vendors.table` (credentials, base URL, capabilities, thinking; what the provider type
@@ -40,9 +40,7 @@ AUTH = ErrorRule(401, "invalid_api_key", "authentication_error", retryable=True,
 @dataclass(frozen=True, slots=True)
 class Vendor:
     type: str
-    base_url: str  # the OpenAI-compatible base; paths below are appended
-    key_env: tuple[str, ...]  # environment variables that enable the vendor with no config file
-    title: str = ""
+    # paths below are appended to the provider's base (its descriptor's default, or the config's)
     chat_path: str = "/chat/completions"
     embeddings_path: str | None = "/embeddings"
     completions_path: str | None = None  # a real /completions; else completions go over chat
@@ -59,12 +57,6 @@ class Vendor:
     endpoint_map: bool = False  # Ark: model names map to per-account endpoint ids
     # (message fragment, code) for the rare vendor whose message is the only signal
     message_codes: tuple[tuple[str, str], ...] = ()
-    # thinking models that refuse (400) a history whose assistant tool-call messages lost their
-    # reasoning_content: banjia puts it back (banjia.reasoning); every other vendor has it removed
-    reasoning_replay: bool = False
-    # what such a vendor gets when banjia does not know the reasoning (expired, other gateway):
-    # thinking switched off for that turn, or an empty reasoning_content
-    reasoning_unknown: Literal["disable_thinking", "empty"] = "disable_thinking"
 
 
 _ZHIPU_ERRORS: dict[str | int, ErrorRule] = {
@@ -126,22 +118,13 @@ VENDORS: dict[str, Vendor] = {
     for v in [
         Vendor(
             "openai",
-            "",
-            ("OPENAI_API_KEY",),
-            "OpenAI or any OpenAI-compatible server",
             completions_path="/completions",
             developer_role=True,
             max_completion_tokens=True,
         ),
         Vendor(
             "deepseek",
-            "https://api.deepseek.com/v1",
-            ("DEEPSEEK_API_KEY",),
-            "DeepSeek",
             embeddings_path=None,
-            # thinking mode checks the history only while thinking: {"thinking": {"type": "disabled"}}
-            # (api-docs.deepseek.com/guides/thinking_mode) lets the turn through without it
-            reasoning_replay=True,
             error_table={
                 "__status_402": QUOTA,  # insufficient balance
                 "__status_422": ErrorRule(400, "invalid_value", "invalid_request_error"),
@@ -149,14 +132,7 @@ VENDORS: dict[str, Vendor] = {
         ),
         Vendor(
             "moonshot",
-            "https://api.moonshot.cn/v1",
-            ("MOONSHOT_API_KEY",),
-            "Moonshot Kimi",
             embeddings_path=None,
-            # kimi-k2-thinking has no switch to turn thinking off, so an unknown reasoning is sent
-            # as an empty string (the field present is what the check wants; unconfirmed)
-            reasoning_replay=True,
-            reasoning_unknown="empty",
             temperature=Clamp(0, 1),
             error_table={
                 "content_filter": CONTENT_FILTER,
@@ -167,38 +143,19 @@ VENDORS: dict[str, Vendor] = {
                 "incorrect_api_key_error": AUTH,
             },
         ),
-        Vendor(
-            "siliconflow",
-            "https://api.siliconflow.cn/v1",
-            ("SILICONFLOW_API_KEY",),
-            "SiliconFlow",  # no max_tokens cap since 2026: it may equal the context length
-        ),
-        Vendor(
-            "yi",
-            "https://api.lingyiwanwu.com/v1",
-            ("YI_API_KEY", "LINGYIWANWU_API_KEY"),
-            "01.AI Yi",
-            embeddings_path=None,
-        ),
+        Vendor("siliconflow"),  # no max_tokens cap since 2026: it may equal the context length
+        Vendor("yi", embeddings_path=None),
         Vendor(
             "baichuan",
-            "https://api.baichuan-ai.com/v1",
-            ("BAICHUAN_API_KEY",),
-            "Baichuan",
             max_tokens_cap=2048,
             # Baichuan answers 429 for both throttling and an empty balance; only the message tells
             message_codes=(("insufficient account balance", "insufficient_balance"),),
             error_table={"insufficient_balance": QUOTA},
         ),
-        Vendor(
-            "stepfun", "https://api.stepfun.com/v1", ("STEPFUN_API_KEY",), "StepFun", embeddings_path=None
-        ),
-        Vendor("zhinao", "https://api.360.cn/v1", ("ZHINAO_API_KEY", "AI360_API_KEY"), "360 Zhinao"),
+        Vendor("stepfun", embeddings_path=None),
+        Vendor("zhinao"),
         Vendor(
             "dashscope",
-            "https://dashscope.aliyuncs.com/compatible-mode/v1",
-            ("DASHSCOPE_API_KEY",),
-            "Alibaba DashScope / Bailian (compatible mode)",
             temperature=Clamp(0, 2, open_high=True),
             top_p=Clamp(0, 1, open_low=True),
             error_table={
@@ -210,9 +167,6 @@ VENDORS: dict[str, Vendor] = {
         ),
         Vendor(
             "qianfan",
-            "https://qianfan.baidubce.com/v2",
-            ("QIANFAN_API_KEY",),
-            "Baidu Qianfan v2",
             temperature=Clamp(0, 1, open_low=True),
             error_table={
                 "rpm_rate_limit_exceeded": RATE,
@@ -223,38 +177,23 @@ VENDORS: dict[str, Vendor] = {
         ),
         Vendor(
             "hunyuan",
-            "https://api.hunyuan.cloud.tencent.com/v1",
-            ("HUNYUAN_API_KEY",),
-            "Tencent Hunyuan (OpenAI-compatible)",
             finish_map=_SENSITIVE,
         ),
         # TokenHub: Tencent's newer OpenAI-compatible endpoint (Hy3 and hosted models)
         Vendor(
             "tokenhub",
-            "https://tokenhub.tencentmaas.com/v1",
-            ("TOKENHUB_API_KEY",),
-            "Tencent TokenHub",
             finish_map=_SENSITIVE,
         ),
-        Vendor(
-            "mimo", "https://api.xiaomimimo.com/v1", ("MIMO_API_KEY",), "Xiaomi MiMo", embeddings_path=None
-        ),
+        Vendor("mimo", embeddings_path=None),
         Vendor(
             "zhipu",
-            "https://open.bigmodel.cn/api/paas/v4",
-            ("ZHIPU_API_KEY", "ZHIPUAI_API_KEY"),
-            "Zhipu GLM",
             temperature=Clamp(0, 1),
-            reasoning_replay=True,  # GLM-5 / GLM-4.7 thinking; thinking {"type": "disabled"} if unknown
             top_p=Clamp(0, 1, open_low=True, open_high=True),
             finish_map=_SENSITIVE,
             error_table=_ZHIPU_ERRORS,
         ),
         Vendor(
             "spark",
-            "https://spark-api-open.xf-yun.com/v1",
-            ("SPARK_API_PASSWORD",),
-            "iFlytek Spark (HTTP)",
             embeddings_path=None,
             temperature=Clamp(0, 1, open_low=True),
             max_tokens_cap=8192,
@@ -263,9 +202,6 @@ VENDORS: dict[str, Vendor] = {
         ),
         Vendor(
             "minimax",
-            "https://api.minimaxi.com/v1",
-            ("MINIMAX_API_KEY",),
-            "MiniMax (OpenAI-compatible)",
             embeddings_path=None,
             temperature=Clamp(0, 1, open_low=True),
             top_p=Clamp(0, 1, open_low=True),
@@ -274,9 +210,6 @@ VENDORS: dict[str, Vendor] = {
         ),
         Vendor(
             "ark",
-            "https://ark.cn-beijing.volces.com/api/v3",
-            ("ARK_API_KEY",),
-            "Volcengine Ark / Doubao",
             endpoint_map=True,
             error_table={
                 "sensitivecontentdetected": CONTENT_FILTER,

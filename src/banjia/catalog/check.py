@@ -1,6 +1,6 @@
 """``banjia catalog check``: each configured provider's upstream model list against the catalog.
 
-For every provider whose vendor publishes a model list (the catalog's ``list_models``), the list
+For every provider whose vendor publishes a model list (its descriptor's ``list_models``), the list
 is fetched through the provider itself (its adaptor's base URL and credentials, its transport and
 timeouts) and compared with the catalog:
 
@@ -30,6 +30,7 @@ from banjia.errors import APIError
 from banjia.pricing import Pricer, to_datetime
 from banjia.providers import HTTPProvider, Provider
 from banjia.transport import UpstreamRequest
+from banjia.vendors import descriptor
 
 __all__ = ["ProviderReport", "check_providers", "format_text", "list_request"]
 
@@ -141,7 +142,8 @@ async def check_providers(config: Config, providers: Mapping[str, Provider],
         vendor = catalog.vendors.get(pc.type)
         report = ProviderReport(name, pc.type)
         upstream: list[str] | None = None
-        path = vendor.list_models if vendor is not None else "/models"  # `openai`: any server
+        d = descriptor(pc.type)
+        path = d.list_models if d is not None else "/models"
         if pc.type == "local":
             upstream = ["default", *(pc.models or [])]
         elif path is None:

@@ -122,20 +122,22 @@ def _cost(args: argparse.Namespace) -> int:
 
 def _catalog_check(args: argparse.Namespace) -> int:
     from banjia.adaptors import registry
-    from banjia.catalog import load_catalog
     from banjia.catalog.check import check_providers, format_text
     from banjia.settings import load_settings
     from banjia.transport import Transport
+    from banjia.vendors import DESCRIPTORS
 
     config = load_settings(_config_path(args))
-    specs, vendors = registry(), load_catalog().vendors
+    specs = registry()
 
     async def run() -> list[Any]:
         transport = Transport()
-        # only the providers whose model list is fetched (the local model is never loaded)
+        # only the providers whose model list (their descriptor's) is fetched; the local model is
+        # never loaded
+        listed = {t for t, d in DESCRIPTORS.items() if d.list_models}
         providers = {name: specs[pc.type].build(name, pc, transport)
                      for name, pc in config.providers.items()
-                     if pc.type != "local" and (pc.type not in vendors or vendors[pc.type].list_models)}
+                     if pc.type != "local" and (pc.type not in DESCRIPTORS or pc.type in listed)}
         try:
             return await check_providers(config, providers)
         finally:

@@ -46,6 +46,7 @@ MEDIA_CAPABILITIES = frozenset({"images", "speech", "transcription", "rerank"})
 # DeepSeek's thinking + effort, DashScope's enable_thinking (off when not streaming),
 # thinking: {type} (Zhipu, Moonshot, Ark), enable_thinking streamed or not (SiliconFlow)
 Switch = Literal["openai", "deepseek", "dashscope", "thinking_type", "enable_thinking"]
+Unknown = Literal["disable_thinking", "empty"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +55,16 @@ class Thinking:
 
     ``switch`` names the body fields that stand for OpenAI's ``reasoning_effort`` (None: the model
     id decides, and the field is not sent). ``replay``: a follow-up whose earlier assistant
-    tool-call turn lacks its ``reasoning_content`` is refused (400), so it must be sent back.
-    ``no_stream_off``: model-id prefixes that refuse a non-streaming call unless thinking is off.
+    tool-call turn lacks its ``reasoning_content`` is refused (400), so it must be sent back
+    (banjia.reasoning). ``unknown``: what such a vendor gets when banjia does not know that
+    reasoning (expired, or another gateway served the turn): thinking switched off for the turn,
+    or an empty ``reasoning_content``. ``no_stream_off``: model-id prefixes that refuse a
+    non-streaming call unless thinking is off.
     """
 
     switch: Switch | None = None
     replay: bool = False
+    unknown: Unknown = "disable_thinking"
     no_stream_off: tuple[str, ...] = ()
     families: tuple[str, ...] = ()  # model-id prefixes that think; () = every model of the type
 

@@ -55,13 +55,18 @@ _ENTRIES: list[Descriptor] = [
     _openai_dialect(
         "deepseek", "DeepSeek", "https://api.deepseek.com/v1", ("DEEPSEEK_API_KEY",),
         {"tools", "json_object", "logprobs"},
+        # thinking mode checks the history only while thinking: {"thinking": {"type": "disabled"}} lets
+        # a turn whose reasoning banjia does not know through (api-docs.deepseek.com/guides/thinking_mode)
         thinking=Thinking(switch="deepseek", replay=True),
         quirks=("402 (empty balance) disables the provider", "no embeddings endpoint"),
     ),
     _openai_dialect(
         "moonshot", "Moonshot Kimi", "https://api.moonshot.cn/v1", ("MOONSHOT_API_KEY",),
         {"tools", "json_object", "vision"},
-        thinking=Thinking(switch="thinking_type", replay=True, families=("kimi-k2", "kimi-k3")),
+        # kimi-k2-thinking has no switch to turn thinking off: a reasoning banjia does not know is
+        # sent as an empty string (the field present is what the check wants; unconfirmed)
+        thinking=Thinking(switch="thinking_type", replay=True, unknown="empty",
+                          families=("kimi-k2", "kimi-k3")),
         quirks=("temperature clamped to [0, 1]", "stream usage arrives inside the choice"),
     ),
     _openai_dialect(
@@ -76,7 +81,7 @@ _ENTRIES: list[Descriptor] = [
     ),
     _openai_dialect(
         "baichuan", "Baichuan", "https://api.baichuan-ai.com/v1", ("BAICHUAN_API_KEY",),
-        {"tools", "embeddings"},
+        {"tools", "embeddings"}, list_models=None,  # its API reference documents no model list
         quirks=("max_tokens capped at 2,048", "429 means throttling or an empty balance: the message tells"),
     ),
     _openai_dialect(

@@ -60,7 +60,7 @@ from banjia.protocol.media import (
 from banjia.providers import HTTPProvider, Provider
 from banjia.routing.router import Route, Router, Target
 from banjia.tokens import estimate_text
-from banjia.transport import Transport, WireError
+from banjia.transport import Transport
 
 __all__ = ["CAPABILITY", "MAX_AUDIO_BYTES", "MAX_IMAGE_BYTES", "MediaService", "wav_seconds"]
 
@@ -288,30 +288,22 @@ class MediaService:
         t = p.timeouts
         req = UpstreamRequest(url, b"", {"Accept": "*/*"}, method="GET")
         try:
-            async with asyncio.timeout(t.first_byte):
-                # the transport's seam: send() would hold a body of any size in memory
-                answer = await self.transport._open(req, t, p.egress)
-                try:
-                    if answer.status >= 300:
-                        raise UpstreamError.broken(
-                            p.name, f"its file could not be fetched (HTTP {answer.status})")
-                    declared = answer.headers.get("content-length", "")
-                    if declared.isdigit() and int(declared) > limit:
+            async with asyncio.timeout(t.first_byte), self.transport.stream(req, t, p.name, p.egress) as body:
+                if body.status >= 300:
+                    raise UpstreamError.broken(p.name, f"its file could not be fetched (HTTP {body.status})")
+                declared = body.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > limit:
+                    raise _too_large(p, limit)
+                parts: list[bytes] = []
+                size = 0
+                async for piece in body.chunks():
+                    size += len(piece)
+                    if size > limit:
                         raise _too_large(p, limit)
-                    parts: list[bytes] = []
-                    size = 0
-                    while (piece := await answer.chunk()) is not None:
-                        size += len(piece)
-                        if size > limit:
-                            raise _too_large(p, limit)
-                        parts.append(piece)
-                    return b"".join(parts)
-                finally:
-                    await answer.aclose()
+                    parts.append(piece)
+                return b"".join(parts)
         except TimeoutError as e:
             raise UpstreamError.timeout(p.name, "its file was not fetched within the time limit") from e
-        except WireError as e:
-            raise UpstreamError.unreachable(p.name, f"did not deliver its file ({e})") from e
 
 
 def _too_large(p: HTTPProvider, limit: int) -> UpstreamError:

@@ -107,13 +107,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "test_ok": ("{model} 可用（{ms}）", "{model} answered ({ms})"),
     "test_answer": ("，回答：", ":"),
     "test_failed": ("{model} 失败（{ms}）：", "{model} failed ({ms}):"),
-    "disable_note": ("停用后，该供应商只在其他所有候选都失败时才会被尝试；停用时也会关闭自动探测，"
-                     "以免探测成功后自动重新启用。自动探测只针对已停用的供应商：每个周期发送一次最小请求，"
-                     "成功即重新启用。",
-                     "A disabled provider is tried only when every other entry has failed. Disabling "
-                     "also turns automatic probing off, so that a probe does not bring it back. "
-                     "Automatic probing concerns disabled providers only: one minimal request per "
-                     "interval, and a success enables the provider again."),
+    "disable_note": ("在这里停用的供应商不再接收任何请求，直到在这里重新启用；停用时也会关闭自动探测。"
+                     "因故障被自动停用的供应商则只在其他所有候选都失败时才会被尝试；自动探测只针对这类供应商："
+                     "每个周期发送一次最小请求，成功即重新启用。",
+                     "A provider disabled here gets no requests at all until it is enabled here again; "
+                     "disabling also turns its automatic probing off. A provider disabled automatically "
+                     "after failures is still tried when every other entry has failed, and automatic "
+                     "probing concerns those: one minimal request per interval, and a success enables "
+                     "the provider again."),
     "no_such_provider": ("没有这个供应商。", "There is no such provider."),
     # models
     "aliases": ("模型别名与回退链", "Aliases and their chains"),

@@ -193,7 +193,8 @@ async def disable(p: Page) -> Response:
     state = p.rt.routing
     if name is not None and state is not None:
         model = next(iter(_models(p.rt, name)), "")
-        state.disable(name, Disabled(since=time.time(), reason=OPERATOR_REASON, endpoint="chat", model=model))
+        state.disable(name, Disabled(since=time.time(), reason=OPERATOR_REASON, endpoint="chat", model=model,
+                                      by_operator=True))
         # a health probe must not undo an operator's choice
         _set_probing(p.rt, name, False)
         event(_log, logging.WARNING, "provider_disabled", provider=name, by="console")

@@ -42,3 +42,6 @@ class Disabled:
     reason: str  # "code: message", already free of secrets
     endpoint: str  # what the health probe sends: "chat" or "embeddings"
     model: str  # the upstream model that failed, probed with a one-token request
+    # an operator's decision (the console): never tried, not even as a last resort, and only an
+    # operator brings it back
+    by_operator: bool = False

@@ -83,6 +83,7 @@ class Dispatcher:
         later: list[tuple[Target, float]] | None = None  # transient failures to retry: (entry, not before)
         held: list[Target] | None = None  # disabled providers, the last resort
         blocked: list[Target] | None = None  # open circuits
+        switched_off: list[Target] = []  # disabled by an operator: never tried
         moved_from: TargetStats | None = None
         retried: dict[str, int] = {}  # entry → times it was retried
         i, n = 0, len(order)
@@ -103,8 +104,11 @@ class Dispatcher:
             avail = state.check(t)
             if avail is not _CLOSED and not forced:
                 if avail is _DISABLED:
-                    if not not_before:  # first pass: keep it as a last resort
-                        held = held or []
+                    down = state.disabled.get(t.provider)
+                    if down is not None and down.by_operator:
+                        switched_off.append(t)
+                    elif not not_before:
+                        held = held or []  # first pass: keep it as a last resort
                         held.append(t)
                     continue
                 if avail is _OPEN or not await state.claim_probe(t):
@@ -184,6 +188,11 @@ class Dispatcher:
                 later.append((t, time.monotonic() + delay))
 
         if last is None:
+            if switched_off and not blocked:
+                names = ", ".join(sorted({t.provider for t in switched_off}))
+                raise APIError(503, f"No upstream for '{route.name}' is available: {names} disabled by "
+                               "an operator (enable it in the console).", type="upstream_error",
+                               code="upstream_unavailable")
             raise self._unavailable(route, blocked or [])
         raise last
 

@@ -78,8 +78,8 @@ class HealthProber:
         now = time.monotonic()
         due: list[tuple[str, Disabled]] = []
         for name, d in list(self.state.disabled.items()):
-            if name in self.state.unprobed:
-                continue  # an operator turned its probing off
+            if name in self.state.unprobed or d.by_operator:
+                continue  # probing turned off, or an operator's decision that only an operator undoes
             last = self._last.get(name)
             if last is None:
                 # the first probe waits an interval: the failure that disabled it is fresh

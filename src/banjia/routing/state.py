@@ -279,7 +279,8 @@ class SharedRoutingState(RoutingState):
 
     def _push_disable(self, provider: str, d: Disabled) -> None:
         payload = orjson.dumps(
-            {"since": d.since, "reason": d.reason, "endpoint": d.endpoint, "model": d.model}
+            {"since": d.since, "reason": d.reason, "endpoint": d.endpoint, "model": d.model,
+             "by_operator": d.by_operator}
         ).decode()
 
         async def push() -> None:
@@ -431,4 +432,5 @@ def _disabled(payload: str) -> Disabled:
         reason=str(d.get("reason", "")),
         endpoint=str(d.get("endpoint", "chat")),
         model=str(d.get("model", "")),
+        by_operator=d.get("by_operator") is True,
     )

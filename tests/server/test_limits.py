@@ -86,6 +86,14 @@ def test_client_that_sends_its_whole_body_first_reads_the_413_and_keeps_its_conn
         assert c.get("/healthz").status_code == 200
 
 
+def test_an_oversized_anthropic_request_gets_the_413_in_anthropics_envelope(served: Served) -> None:
+    with httpx.Client(base_url=served.root, headers={"x-api-key": MASTER_KEY}) as c:
+        r = c.post("/v1/messages", content=b"x" * (2 * MAX_BODY))
+    assert r.status_code == 413, r.text
+    assert r.json()["type"] == "error" and r.json()["error"]["type"] == "request_too_large"
+    assert "max_body_mb" in r.json()["error"]["message"] and r.headers["x-request-id"]
+
+
 def test_body_just_under_max_body_reaches_the_app(served: Served) -> None:
     text = "word " * ((MAX_BODY - 200) // 5)
     body = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": text}]})

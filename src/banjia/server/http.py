@@ -414,20 +414,22 @@ class CoalescingHttpProtocol(HttpToolsProtocol):
 def _rejection(status: int, message: str, code: str, *, close: bool) -> ASGI3Application:
     """An ASGI app that answers every request with this error (the request is never seen by
     banjia's app)."""
-    body = APIError(status, message, code=code).body_bytes()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"x-should-retry", b"false"),
-    ]
+    from banjia.protocol.anthropic import error_bytes
+
+    err = APIError(status, message, code=code)
+    # the caller's protocol: Anthropic's envelope on its routes, OpenAI's everywhere else
+    bodies = {False: err.body_bytes(), True: error_bytes(err)}
+    headers = [(b"content-type", b"application/json"), (b"x-should-retry", b"false")]
     if close:
         headers.append((b"connection", b"close"))
 
     async def reject(scope: Scope, receive: Receive, send: Send) -> None:
         from banjia.gateway import new_id
 
-        rid = (b"x-request-id", ("req_" + new_id()).encode())
-        await send({"type": "http.response.start", "status": status, "headers": [*headers, rid]})
+        body = bodies[str(scope.get("path", "")).startswith("/v1/messages")]
+        extra = [(b"content-length", str(len(body)).encode()),
+                 (b"x-request-id", ("req_" + new_id()).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": [*headers, *extra]})
         await send({"type": "http.response.body", "body": body})
 
     return reject  # type: ignore[return-value]

@@ -73,8 +73,8 @@ def test_dockerfile_builds_in_one_stage_and_runs_from_the_same_pinned_python_ima
 
 def test_the_build_installs_exactly_the_lock_and_llama_cpp_built_portable() -> None:
     build = "\n".join(_stages()[0])
-    assert "--require-hashes --no-deps -r requirements/build.txt" in build
-    assert "--require-hashes --no-deps --no-build-isolation -r requirements/runtime.txt" in build
+    assert "--require-hashes --no-deps -r requirements-build.txt" in build
+    assert "--require-hashes --no-deps --no-build-isolation -r requirements.txt" in build
     assert re.search(r"pip install [^\n]*--no-deps --no-build-isolation \.", build)
     assert not re.search(r"pip install [^\n]*(-e|--editable) ", build)
     assert "-DGGML_NATIVE=OFF" in build

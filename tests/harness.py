@@ -18,6 +18,7 @@ from aiohttp import web
 
 from banjia.config import Config, parse_config
 from banjia.server.app import create_app
+from banjia.server.http import http_options
 
 MASTER_KEY = "sk-banjia-test-master"
 
@@ -79,7 +80,11 @@ class Gateway(_LoopThread):
         self.sock = _bind()
         self.port = self.sock.getsockname()[1]
         self.server = uvicorn.Server(
-            uvicorn.Config(self.app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
+            # banjia's own HTTP layer, as `banjia serve` runs it (its limits; one write per response:
+            # uvicorn's default protocol writes head and body apart, which costs a client that
+            # keeps the connection a delayed-ACK wait of ~40 ms per request)
+            uvicorn.Config(self.app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2,
+                           **http_options(self.config.server))
         )
         self.serving = asyncio.run_coroutine_threadsafe(self.server.serve(sockets=[self.sock]), self.loop)
         _wait(lambda: self.server.started or self.serving.done(), 30)

@@ -58,6 +58,8 @@ class RequestContext:
     # a media request's output, priced by the media rates (banjia.media): "images", "chars" (of
     # speech input), "audio_seconds" (None: unknown); None for every other endpoint
     media: dict[str, float | None] | None = None
+    # a line of a Batch API batch (banjia.batches): priced at the vendor's batch rate
+    batch: bool = False
     status: int = 200
     error_code: str | None = None
     client_disconnected: bool = False

@@ -48,6 +48,8 @@ PRICING: dict[str, Any] = {
     "fake/cached:00002": {"bands": [{"hours": [THIS_HOUR], "input": 6, "output": 12},
                                     {"input": 1, "output": 2}]},
     "fake/cached:000002": {"input": 5, "output": 30, "cache_read": 1},
+    # batch: the flat rates times the batch multiplier (a line of a Batch API batch)
+    "fake/cached:0000002": {"input": 5, "output": 30, "cache_read": 1, "batch": 0.5},
 }
 
 
@@ -80,13 +82,13 @@ def request(g: Gateway, model: str, words: int) -> dict[str, Any]:
     return row
 
 
-def cli_cost(path: Path, row: dict[str, Any]) -> dict[str, Any]:
+def cli_cost(path: Path, row: dict[str, Any], *extra: str) -> dict[str, Any]:
     out = io.StringIO()
     with redirect_stdout(out):
         code = main(["cost", "--config", str(path), "--model", row["upstream"],
                      "--prompt", str(row["prompt_tokens"]), "--completion",
                      str(row["completion_tokens"]), "--cached", str(row["cached_tokens"]),
-                     "--at", row["created_at"], "--format", "json"])
+                     "--at", row["created_at"], "--format", "json", *extra])
     assert code == 0
     result: dict[str, Any] = json.loads(out.getvalue())
     return result
@@ -154,6 +156,20 @@ def test_the_cost_command_and_the_ledger_agree_on_openais_price(setup: tuple[Gat
     assert mine["requests"] == 1
     assert mine["openai_cost_cny"] == pytest.approx(expected, abs=1e-9)
     assert cli_cost(setup[1], row)["openai_cost_cny"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_batch_line_costs_the_batch_price_in_the_ledger_and_the_cost_command(
+        setup: tuple[Gateway, Path]) -> None:
+    # a line of a Batch API batch (tests/batches runs whole batches through banjia's HTTP server)
+    ctx = _ctx(NOW.timestamp())
+    ctx.upstream_model, ctx.batch = "cached:0000002", True
+    row = ledger_row(ctx, Pricer(parse_overrides(PRICING)))
+    # (8 fresh at 5 + 2 cached at 1 + 11 out at 30) at half price = 186 per million
+    assert row["batch"] and row["cost_nano_cny"] == 186_000
+    shown = {**row, "upstream": "fake/cached:0000002", "created_at": NOW.isoformat()}
+    assert cli_cost(setup[1], shown, "--batch")["cost_cny"] == pytest.approx(186e-6, abs=1e-9)
+    assert cli_cost(setup[1], shown)["cost_cny"] == pytest.approx(372e-6, abs=1e-9)
+    assert ledger_row(_ctx(NOW.timestamp()), Pricer(parse_overrides(PRICING)))["batch"] is False
 
 
 # -- the schedule in force when the request started --------------------------------------------------

@@ -8,6 +8,7 @@ can only advertise what a test shows banjia serving.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from banjia.vendors import CAPABILITIES, DESCRIPTORS
 from tests.fakes import (
     anthropic_fake,
     ark_media_fake,
+    batch_fake,
     dashscope_fake,
     dashscope_media_fake,
     hunyuan_fake,
@@ -83,11 +85,17 @@ _MEDIA_MODELS["minimax-pro"] = _MEDIA_MODELS["minimax"]
 _VOICE = {"openai": "FunAudioLLM/CosyVoice2-0.5B:alex"}
 
 MEDIA_CAPS = {"images", "speech", "transcription", "rerank"}
+# the Files + Batches fakes (tests/fakes/batch_fake.py), by type: (flavour, base path)
+_BATCH_FAKES = {"dashscope": ("dashscope", "/compatible-mode/v1"), "zhipu": ("zhipu", "/api/paas/v4"),
+                "siliconflow": ("siliconflow", "/v1"), "openai": ("openai", "/v1")}
 
 
 def model_for(provider_type: str, capability: str) -> str:
     """The ``provider/model`` a case asks; a case this file has no fake for fails."""
     try:
+        if capability == "batch":
+            _BATCH_FAKES[provider_type]  # a type without a batch fake fails its case (KeyError)
+            return f"{provider_type}-batch/m"
         if capability in MEDIA_CAPS:
             provider = _MEDIA_PROVIDER.get((provider_type, capability), f"{provider_type}-media")
             return f"{provider}/{_MEDIA_MODELS[provider_type][capability]}"
@@ -156,6 +164,9 @@ class Fakes:
             "minimax-pro-media": {"type": "minimax-pro", "base_url": m["minimax"],
                                   "api_key": minimax_media_fake.API_KEY, "group_id": "g-42"},
         }
+        for t, (flavor, base) in _BATCH_FAKES.items():
+            bf = self._start(batch_fake.FakeBatches(flavor, complete_after=1).app)
+            providers[f"{t}-batch"] = {"type": t, "base_url": bf.url + base, "api_key": batch_fake.API_KEY}
         self.providers = providers
 
     def _start(self, app: web.Application) -> AioServer:
@@ -198,6 +209,18 @@ def _rerank(c: Client, model: str) -> list[Any]:
     return results
 
 
+def _batch(c: Client, model: str) -> bytes:
+    line = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+            "body": {"model": model, "messages": _USER}}
+    f = c.sdk.files.create(file=("in.jsonl", json.dumps(line).encode()), purpose="batch")
+    b = c.sdk.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
+    for _ in range(10):
+        b = c.sdk.batches.retrieve(b.id)
+        if b.status == "completed" and b.output_file_id:
+            return c.sdk.files.content(b.output_file_id).content
+    return b""
+
+
 # each capability, asked of a model; the result must be non-empty
 CALLS: dict[str, Callable[[Client, str], object]] = {
     "chat": lambda c, m: _chat(c, m)[0].message.content,
@@ -218,6 +241,7 @@ CALLS: dict[str, Callable[[Client, str], object]] = {
     "speech": _speech,
     "transcription": _transcribe,
     "rerank": _rerank,
+    "batch": _batch,
 }
 
 CASES = [(t, cap) for t in sorted(DESCRIPTORS) for cap in sorted(DESCRIPTORS[t].capabilities)]

@@ -84,13 +84,13 @@ def create_app(
 
 
 def _extra_routes() -> list[BaseRoute]:
-    """Routes contributed by optional layers (admin API, metrics, Responses API)."""
+    """Routes contributed by optional layers (admin API, metrics, Responses API, Batch API)."""
     import importlib
 
     out: list[BaseRoute] = []
     for mod in ("banjia.server.admin", "banjia.server.metrics", "banjia.server.responses",
                 "banjia.server.openapi", "banjia.console", "banjia.server.media",
-                "banjia.server.anthropic"):
+                "banjia.server.anthropic", "banjia.server.batches"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from banjia import catalog
 from banjia.context import RequestContext
-from banjia.pricing import CATALOG_PRICES, Pricer
+from banjia.pricing import CATALOG_PRICES, Pricer, cache_writes
 from banjia.store._engine import Database
 from banjia.store._text import clean, clean_opt
 from banjia.store.journal import Journal
@@ -44,6 +44,7 @@ from banjia.store.schema import keys, ledger, ledger_rejected, reservations, to_
 
 __all__ = [
     "FLUSH_INTERVAL",
+    "FREE_ENDPOINTS",
     "LedgerWriter",
     "Usage",
     "ledger_row",
@@ -55,7 +56,7 @@ __all__ = [
 log = logging.getLogger("banjia.store")
 
 FLUSH_INTERVAL = 0.1  # seconds rows may wait, so that one transaction carries many
-BATCH = 500  # rows per transaction (22 columns each: well under both databases' parameter limits)
+BATCH = 500  # rows per transaction (23 columns each: well under both databases' parameter limits)
 QUEUE_LIMIT = 200_000  # while the database is down; past it the oldest rows are dropped
 _MAX_TOKENS = 1 << 53  # anything above is a broken upstream, not usage
 
@@ -114,10 +115,34 @@ def openai_cost_cny(model: str, endpoint: str, u: Usage) -> float:
         return 0.0
 
 
+# The Batch API's own calls (uploading a file, creating or polling a batch) cost nothing: each line
+# of a batch is billed by its own row when its answer comes back (banjia.batches)
+FREE_ENDPOINTS = frozenset({"files", "batches"})
+
+
+def _price(ctx: RequestContext, prices: Pricer, u: Usage) -> tuple[float | None, float]:
+    """(cost, OpenAI's cost) of a finished request: the schedule in force when it started, with
+    the config's pricing: overrides; a batch line at the schedule's batch multiplier (the same
+    :meth:`Pricer.quote` as ``banjia cost --batch``)."""
+    if ctx.endpoint in FREE_ENDPOINTS:
+        return 0.0, 0.0
+    if not ctx.batch:
+        return prices.for_row(ctx, u.prompt_tokens, u.completion_tokens, u.cached_tokens)
+    try:
+        q = prices.quote(provider=ctx.provider, provider_type=ctx.provider_type,
+                         model=ctx.upstream_model, prompt=u.prompt_tokens,
+                         completion=u.completion_tokens, cached=u.cached_tokens,
+                         cache_write=cache_writes(ctx.usage), at=ctx.started_at, batch=True,
+                         asked=ctx.model, endpoint=ctx.endpoint)
+    except Exception:  # a pricing bug costs the row its price, never the row
+        log.exception("batch pricing failed for %s/%s", ctx.provider, ctx.upstream_model)
+        return None, 0.0
+    return q.cost_cny, q.openai_cost_cny
+
+
 def ledger_row(ctx: RequestContext, prices: Pricer = CATALOG_PRICES) -> dict[str, Any]:
     u = usage_of(ctx.usage)
-    # the schedule in force when the request started, with the config's pricing: overrides
-    cost, openai_cost = prices.for_row(ctx, u.prompt_tokens, u.completion_tokens, u.cached_tokens)
+    cost, openai_cost = _price(ctx, prices, u)
     return {
         "request_id": clean(ctx.request_id)[:64],
         "created_at": datetime.fromtimestamp(ctx.started_at, UTC),
@@ -142,6 +167,7 @@ def ledger_row(ctx: RequestContext, prices: Pricer = CATALOG_PRICES) -> dict[str
         "ttft_ms": ctx.ttft_ms,
         "stream": ctx.stream,
         "client_disconnected": ctx.client_disconnected,
+        "batch": ctx.batch,
     }
 
 

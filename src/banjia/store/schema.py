@@ -18,10 +18,12 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -29,6 +31,8 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "NANO",
     "UTCDateTime",
+    "batches",
+    "files",
     "from_nano",
     "grants",
     "instances",
@@ -152,6 +156,8 @@ ledger = Table(
     Column("ttft_ms", Float, nullable=True),
     Column("stream", Boolean, nullable=False),
     Column("client_disconnected", Boolean, nullable=False),
+    # a line of a Batch API batch, priced at the vendor's batch rate (banjia.batches)
+    Column("batch", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_banjia_ledger_created_at", "created_at"),
     Index("ix_banjia_ledger_key_created", "key_id", "created_at"),
 )
@@ -179,4 +185,46 @@ responses = Table(
     Column("response", Text, nullable=False),
     Column("context", Text, nullable=False),
     Index("ix_responses_expires_at", "expires_at"),
+)
+
+# The Batch API (banjia.batches): banjia's own file and batch ids, each owned by one key, mapped
+# to the one provider that runs the batch; any replica answers from here. Times are Unix seconds.
+files = Table(
+    "banjia_files",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("key_id", String(40), nullable=False),
+    Column("purpose", String(32), nullable=False),  # batch, batch_output
+    Column("filename", String(255), nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("batch_id", String(64), nullable=True),  # the batch an output file is of
+    Column("content", LargeBinary, nullable=False),
+    Index("ix_banjia_files_key_created", "key_id", "created_at"),
+)
+
+batches = Table(
+    "banjia_batches",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("key_id", String(40), nullable=False),
+    Column("endpoint", String(64), nullable=False),
+    Column("input_file_id", String(64), nullable=False),
+    Column("provider", String(100), nullable=False),
+    Column("provider_type", String(50), nullable=False),
+    Column("upstream_id", String(200), nullable=False),
+    Column("model", String(200), nullable=False),  # the first line's model, as asked
+    Column("lines", Text, nullable=False),  # JSON: custom_id -> [line, asked, upstream model]
+    Column("meta", Text, nullable=True),  # JSON: the client's metadata
+    Column("status", String(32), nullable=False),
+    Column("snapshot", Text, nullable=False),  # JSON: the upstream's last state
+    Column("request_total", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    # the replica settling a finished batch: claimed with a conditional UPDATE, so one does
+    Column("claimed_by", String(40), nullable=True),
+    Column("claimed_at", Float, nullable=True),
+    Column("settled_at", BigInteger, nullable=True),
+    Column("output_file_id", String(64), nullable=True),
+    Column("error_file_id", String(64), nullable=True),
+    Index("ix_banjia_batches_key_created", "key_id", "created_at"),
 )

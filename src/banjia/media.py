@@ -41,7 +41,6 @@ from banjia.adaptors.media import (
     Task,
     media_adaptor,
 )
-from banjia.catalog import model_info
 from banjia.config import Config
 from banjia.context import RequestContext
 from banjia.errors import UpstreamError
@@ -61,6 +60,7 @@ from banjia.providers import HTTPProvider, Provider
 from banjia.routing.router import Route, Router, Target
 from banjia.tokens import estimate_text
 from banjia.transport import Transport
+from banjia.vendors import known_without
 
 __all__ = ["CAPABILITY", "MAX_AUDIO_BYTES", "MAX_IMAGE_BYTES", "MediaService", "wav_seconds"]
 
@@ -197,12 +197,11 @@ class MediaService:
                 code="unsupported_endpoint",
                 param="model",
             )
-        info = model_info(provider.type, t.model)
-        if info is not None and CAPABILITY[endpoint] not in info.capabilities:
+        if known_without(provider.type, t.model, CAPABILITY[endpoint]):
             raise UpstreamError.unsupported(
                 t.provider,
-                f"'{t.key}' does not serve /v1/{ENDPOINTS[endpoint]} (the catalog lists it for "
-                f"{', '.join(sorted(info.capabilities))}).",
+                f"'{t.key}' does not serve /v1/{ENDPOINTS[endpoint]} (its family in the type's "
+                "descriptor does not serve it).",
                 code="unsupported_endpoint",
                 param="model",
             )

@@ -67,7 +67,7 @@ def embedded_defaults() -> Config:
         d = DESCRIPTORS.get(spec.type)
         # legacy protocols (qianfan-v1, minimax-pro) only when a config file asks for them: their
         # variables would otherwise enable them beside their successors
-        if spec.type == "openai" or not spec.key_env or (d is not None and d.legacy):
+        if not spec.key_env or (d is not None and (d.legacy or d.base_url_required)):
             continue
         values = {f: os.environ.get(var) for f, var in zip(spec.credentials, spec.key_env, strict=False)}
         if spec.credentials and all(values.values()):

@@ -17,7 +17,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Literal, get_args
 
-from banjia.catalog import openai_names
+from banjia.catalog import claude_names, openai_names
 from banjia.errors import BanjiaError
 from banjia.pricing import BEIJING, Rates, Schedule, to_datetime
 
@@ -50,7 +50,8 @@ Role = Literal["flagship", "small", "reasoning", "reasoning_small", "embedding",
 ROLES: tuple[Role, ...] = get_args(Role)
 EMBEDDING_ROLES: frozenset[str] = frozenset({"embedding", "embedding_large"})
 
-_ENDPOINT_ALIASES = {"chat": "chat/completions"}
+# Anthropic Messages requests are chat requests: compared and priced as chat completions
+_ENDPOINT_ALIASES = {"chat": "chat/completions", "messages": "chat/completions"}
 
 
 class CatalogError(BanjiaError):
@@ -217,9 +218,7 @@ class VendorModels:
     models: tuple[ModelInfo, ...]
     case_insensitive: bool = False
     same_as: str | None = None
-    docs: str | None = None  # the vendor's API documentation
-    # the path that lists the upstream's models (GET, appended to the base URL); None: it has none
-    list_models: str | None = None
+    docs: str | None = None  # the vendor's API documentation (how to list its models: the descriptor's)
     _index: Mapping[str, ModelInfo] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -282,8 +281,10 @@ class Catalog:
     def openai_model(self, name: str) -> OpenAIModel | None:
         """The OpenAI reference model ``name`` stands for, by OpenAI's naming rules
         (:mod:`.openai_names`): ``gpt-4o-2024-08-06`` → gpt-4o, ``gpt-5.1-codex-mini`` → the
-        nearest listed gpt-5 mini."""
-        return openai_names.resolve(name, self._openai_names)
+        nearest listed gpt-5 mini; and Claude's names by Anthropic's (:mod:`.claude_names`):
+        ``claude-sonnet-4-5-20250929`` → the Sonnet 4.5 reference."""
+        return (openai_names.resolve(name, self._openai_names)
+                or claude_names.resolve(name, self._openai_names))
 
     def openai_equivalent(self, asked_model: str, endpoint: str) -> OpenAIModel:
         """The OpenAI model a request's cost is compared against: the one asked for when it is an

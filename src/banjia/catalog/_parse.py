@@ -24,6 +24,7 @@ from banjia.catalog import (
     Role,
     VendorModels,
     _day,
+    claude_names,
 )
 from banjia.pricing import PricingError, Schedule, parse_schedule
 
@@ -173,25 +174,26 @@ def _parse_vendors(raw: object, openai: Mapping[str, OpenAIModel]) -> dict[str, 
         where = f"vendors.{vtype}"
         spec = _mapping(body, where)
         docs = _url(spec.get("docs"), f"{where}.docs")
-        list_models = _text(spec.get("list_models"), f"{where}.list_models") or None
-        if list_models is not None and not list_models.startswith("/"):
-            raise CatalogError(f"{where}.list_models: a path starting with '/', or null")
+        if "list_models" in spec:
+            # how a vendor lists its models is its descriptor's (banjia.vendors), said once
+            raise CatalogError(f"{where}.list_models: the model-list rule is the provider type's "
+                               "descriptor's (banjia.vendors.table), not the catalog's")
         if "same_as" in spec:
-            _only_keys(spec, {"same_as", "only", "case_insensitive", "docs", "list_models"}, where)
+            _only_keys(spec, {"same_as", "only", "case_insensitive", "docs"}, where)
             derived[str(vtype)] = spec
         elif "from" in spec:
-            _only_keys(spec, {"from", "docs", "list_models"}, where)
+            _only_keys(spec, {"from", "docs"}, where)
             if spec["from"] != "openai_reference":
                 raise CatalogError(f"{where}.from: only 'openai_reference' is supported")
-            own[str(vtype)] = _openai_vendor(str(vtype), openai, docs, list_models)
+            own[str(vtype)] = _openai_vendor(str(vtype), openai, docs)
         else:
-            _only_keys(spec, {"models", "case_insensitive", "docs", "list_models"}, where)
+            _only_keys(spec, {"models", "case_insensitive", "docs"}, where)
             insensitive = _flag(spec.get("case_insensitive"), f"{where}.case_insensitive")
             models = tuple(_parse_model(str(vtype), item, where)
                            for item in _sequence(spec.get("models"), f"{where}.models"))
             if not models:
                 raise CatalogError(f"{where}.models: lists no models")
-            vendor = VendorModels(str(vtype), models, insensitive, None, docs, list_models)
+            vendor = VendorModels(str(vtype), models, insensitive, None, docs)
             _check_vendor(vendor, where)
             own[str(vtype)] = vendor
     vendors: dict[str, VendorModels] = {}
@@ -262,15 +264,15 @@ def _check_vendor(vendor: VendorModels, where: str) -> None:
             raise CatalogError(f"{where}.{m.id}.successor: '{last.id}' is another kind of model")
 
 
-def _openai_vendor(vtype: str, openai: Mapping[str, OpenAIModel], docs: str | None,
-                   list_models: str | None) -> VendorModels:
+def _openai_vendor(vtype: str, openai: Mapping[str, OpenAIModel], docs: str | None) -> VendorModels:
     models = tuple(
         ModelInfo(provider_type=vtype, id=m.id, capabilities=m.capabilities,
                   context_window=m.context_window, prices=m.prices, unconfirmed=m.unconfirmed,
                   note=m.note)
         for m in openai.values()
+        if claude_names.parse(m.id) is None  # Claude's reference models are no OpenAI model
     )
-    return VendorModels(vtype, models, docs=docs, list_models=list_models)
+    return VendorModels(vtype, models, docs=docs)
 
 
 def _derive(vtype: str, spec: Mapping[str, Any], own: Mapping[str, VendorModels]) -> VendorModels:
@@ -295,9 +297,7 @@ def _derive(vtype: str, spec: Mapping[str, Any], own: Mapping[str, VendorModels]
                    if "case_insensitive" in spec else base.case_insensitive)
     retyped = tuple(replace(m, provider_type=vtype) for m in models)
     docs = _url(spec.get("docs"), f"{where}.docs") or base.docs
-    list_models = (_text(spec.get("list_models"), f"{where}.list_models") or None
-                   if "list_models" in spec else base.list_models)
-    return VendorModels(vtype, retyped, insensitive, base.type, docs, list_models)
+    return VendorModels(vtype, retyped, insensitive, base.type, docs)
 
 
 def _parse_presets(raw: object, vendors: Mapping[str, VendorModels]

@@ -144,7 +144,7 @@ async def check_providers(config: Config, providers: Mapping[str, Provider],
         upstream: list[str] | None = None
         d = descriptor(pc.type)
         path = d.list_models if d is not None else "/models"
-        if pc.type == "local":
+        if d is not None and d.protocol == "local":
             upstream = ["default", *(pc.models or [])]
         elif path is None:
             report.status = "no model list"

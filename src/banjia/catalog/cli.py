@@ -134,10 +134,10 @@ def _catalog_check(args: argparse.Namespace) -> int:
         transport = Transport()
         # only the providers whose model list (their descriptor's) is fetched; the local model is
         # never loaded
-        listed = {t for t, d in DESCRIPTORS.items() if d.list_models}
+        listed = {t for t, d in DESCRIPTORS.items() if d.list_models and d.protocol != "local"}
         providers = {name: specs[pc.type].build(name, pc, transport)
                      for name, pc in config.providers.items()
-                     if pc.type != "local" and (pc.type not in DESCRIPTORS or pc.type in listed)}
+                     if pc.type not in DESCRIPTORS or pc.type in listed}
         try:
             return await check_providers(config, providers)
         finally:

@@ -100,6 +100,10 @@ def _descriptor_facts(provider_type: str) -> dict[str, Any]:
     t = d.thinking
     return {
         "capabilities": [c for c in VENDOR_CAPS if c in d.capabilities],
+        # what each model serves, by family (a model no family names may serve all of the above)
+        "families": [{"name": f.name, "prefixes": list(f.prefixes),
+                      "capabilities": [c for c in VENDOR_CAPS if c in f.capabilities]}
+                     for f in d.families],
         "thinking": None if t is None else {"switch": t.switch, "replay": t.replay},
         "list_models": d.list_models,
         "legacy": d.legacy,
@@ -214,9 +218,14 @@ def _schedule_dict(s: Schedule) -> dict[str, Any]:
 
 
 def _model_dict(m: ModelInfo) -> dict[str, Any]:
+    from banjia.vendors import descriptor
+
+    d = descriptor(m.provider_type)
+    family = d.family(m.id) if d is not None else None
     return {
         "provider_type": m.provider_type,
         "id": m.id,
+        "family": family.name if family is not None else None,  # the descriptor's (banjia.vendors)
         "context_window": m.context_window,
         "max_output": m.max_output,
         "capabilities": [c for c in CAPABILITIES if c in m.capabilities],

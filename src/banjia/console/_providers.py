@@ -15,7 +15,6 @@ from typing import Any
 
 from starlette.responses import Response
 
-from banjia.catalog import model_info
 from banjia.console._failures import Failure, failures
 from banjia.console._queries import Request, last_errors
 from banjia.console._web import Page, page
@@ -28,6 +27,7 @@ from banjia.routing.logs import event, failure_reason, redact
 from banjia.routing.state import SharedRoutingState
 from banjia.routing.telemetry import BUCKETS, Histogram
 from banjia.runtime import Runtime, provider_models
+from banjia.vendors import model_capabilities
 
 __all__ = ["disable", "enable", "probing", "providers", "quantile", "test_provider"]
 
@@ -144,9 +144,9 @@ def _name(p: Page) -> str | None:
 
 async def _probe(provider: Provider, model: str, limit: float) -> str:
     """One request as small as it gets, through the provider's real adaptor and transport."""
-    info = model_info(provider.type, model)
+    caps = model_capabilities(provider.type, model) or frozenset()
     async with asyncio.timeout(limit):
-        if info is not None and info.is_embedding:
+        if "embeddings" in caps and "chat" not in caps:
             await provider.embeddings(EmbeddingRequest.model_validate({"model": model, "input": "ping"}),
                                       model)
             return ""

@@ -231,8 +231,10 @@ def _model_steps(project: Project, target: str | None) -> list[HumanStep]:
         return []
     from banjia.catalog import load_catalog
     from banjia.routing.presets import OPENAI_CHAT, OPENAI_EMBEDDINGS, PRESETS
+    from banjia.vendors import descriptor
 
-    covered = set(OPENAI_CHAT + OPENAI_EMBEDDINGS) if target == "local" else set(
+    local = (d := descriptor(target)) is not None and d.protocol == "local"
+    covered = set(OPENAI_CHAT + OPENAI_EMBEDDINGS) if local else set(
         PRESETS.get(target, {}))
     catalog = load_catalog()
     known = {n.lower() for m in catalog.openai.values() for n in (m.id, *m.aliases)}

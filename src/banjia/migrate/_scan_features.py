@@ -121,7 +121,8 @@ def body_features(body: Mapping[str, Value], implied: Iterable[str] = ()) -> tup
     return tuple(f for f in FEATURES if f in found)
 
 
-# What each banjia provider type can serve: its descriptor's capabilities (banjia.vendors.table).
+# What each banjia provider type can serve: its descriptor's capabilities (banjia.vendors.table),
+# what one of its models serves: its model family's (Descriptor.model_capabilities).
 # The gateway itself answers chat completions, completions (over chat where the vendor lacks them),
 # embeddings, models and responses; files, moderations, assistants, batches and fine-tuning are
 # unsupported whatever the target, and "audio" (chat audio, translations) is served by none.
@@ -130,9 +131,14 @@ CAPABILITIES: Mapping[str, frozenset[str]] = MappingProxyType({
 })
 
 
-def support_for(target: str, features: Iterable[str]) -> dict[str, Support]:
-    """Whether ``target`` (a banjia provider type) serves each feature."""
+def support_for(target: str, features: Iterable[str], model: str | None = None) -> dict[str, Support]:
+    """Whether ``target`` (a banjia provider type) serves each feature; with ``model`` (one of the
+    type's upstream models, e.g. the preset a call's OpenAI model maps to), whether that model
+    does, by its family in the descriptor (a model no family names: whatever the type serves)."""
     caps = CAPABILITIES.get(target)
+    d = DESCRIPTORS.get(target)
+    if caps is not None and d is not None and model:
+        caps = d.model_capabilities(model) & frozenset(FEATURES)
     result: dict[str, Support] = {}
     for f in features:
         if caps is None:

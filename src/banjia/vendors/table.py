@@ -7,15 +7,22 @@ tests/vendors/test_descriptors.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import MappingProxyType
 
-from banjia.vendors import Descriptor, Family, Thinking
+from banjia.vendors import Descriptor, Thinking
+from banjia.vendors.families import BY_TYPE
 
 __all__ = ["DESCRIPTORS"]
 
 # the gateway answers these over any chat upstream (completions and Responses go over chat)
 _CHAT = frozenset({"chat", "streaming", "responses", "completions"})
 _MEDIA = frozenset({"images", "speech", "transcription", "rerank"})
+# OpenAI-shaped Files + Batches APIs, billed at the vendor's batch price (banjia.batches):
+# https://help.aliyun.com/zh/dashscope/developer-reference/openai-batch-interface,
+# https://docs.bigmodel.cn/cn/faq/batch-api-issues.md, https://docs.siliconflow.cn/cn/userguide/guides/batch,
+# https://platform.openai.com/docs/api-reference/batch
+_BATCH = frozenset({"batch"})
 _KEY = ("api_key",)
 
 _QWEN_THINKING = Thinking(switch="dashscope", no_stream_off=("qwen3",), families=("qwen3", "qwq", "qvq"))
@@ -48,8 +55,8 @@ def _openai_dialect(
 _ENTRIES: list[Descriptor] = [
     _openai_dialect(
         "openai", "OpenAI or any OpenAI-compatible server", "", ("OPENAI_API_KEY",),
-        {"tools", "json_object", "json_schema", "n", "logprobs", "vision", "embeddings"} | _MEDIA,
-        thinking=Thinking(switch="openai"), serves_catalog=False,
+        {"tools", "json_object", "json_schema", "n", "logprobs", "vision", "embeddings"} | _MEDIA | _BATCH,
+        thinking=Thinking(switch="openai"), serves_catalog=False, token_input=True,
         quirks=("any OpenAI-compatible server (vLLM, Ollama…): base_url is required, api_key optional",),
     ),
     _openai_dialect(
@@ -63,15 +70,25 @@ _ENTRIES: list[Descriptor] = [
     _openai_dialect(
         "moonshot", "Moonshot Kimi", "https://api.moonshot.cn/v1", ("MOONSHOT_API_KEY",),
         {"tools", "json_object", "vision"},
-        # kimi-k2-thinking has no switch to turn thinking off: a reasoning banjia does not know is
-        # sent as an empty string (the field present is what the check wants; unconfirmed)
+        # A tool-call turn whose reasoning banjia does not know:
+        # - kimi-k2.5 and kimi-k2.6 turn thinking off with thinking: {"type": "disabled"}
+        #   (https://platform.moonshot.cn/docs/guide/use-kimi-k2-thinking-model) and refuse an empty
+        #   reasoning_content like a missing one (https://github.com/theopenco/llmgateway/pull/2093,
+        #   tested against api.moonshot.ai): thinking goes off for that turn;
+        # - kimi-k2-thinking always thinks (same Moonshot page) and accepts reasoning_content: ""
+        #   (same pull request; a third party's live test, not Moonshot's docs): the type's "empty";
+        # - other Kimi models (k3, k2.7…): unconfirmed, the type's "empty".
+        # thinking.keep ("all": earlier turns' reasoning kept in context, K2.6) is the client's to
+        # set: without it Kimi ignores earlier turns' reasoning, replayed or not.
         thinking=Thinking(switch="thinking_type", replay=True, unknown="empty",
+                          unknown_by_family=(("kimi-k2.5", "disable_thinking"),
+                                             ("kimi-k2.6", "disable_thinking")),
                           families=("kimi-k2", "kimi-k3")),
         quirks=("temperature clamped to [0, 1]", "stream usage arrives inside the choice"),
     ),
     _openai_dialect(
         "siliconflow", "SiliconFlow", "https://api.siliconflow.cn/v1", ("SILICONFLOW_API_KEY",),
-        {"tools", "json_object", "vision", "embeddings"} | _MEDIA,
+        {"tools", "json_object", "vision", "embeddings"} | _MEDIA | _BATCH,
         thinking=Thinking(switch="enable_thinking"),
         quirks=("max_tokens may equal the context length (no 4,096 cap since 2026)",),
     ),
@@ -95,10 +112,8 @@ _ENTRIES: list[Descriptor] = [
     _openai_dialect(
         "dashscope", "Alibaba DashScope / Bailian (compatible mode)",
         "https://dashscope.aliyuncs.com/compatible-mode/v1", ("DASHSCOPE_API_KEY",),
-        {"tools", "json_object", "vision", "embeddings"} | _MEDIA,
+        {"tools", "json_object", "vision", "embeddings"} | _MEDIA | _BATCH,
         thinking=_QWEN_THINKING,
-        families=(Family(("qwen-vl", "qwen3-vl", "qvq"), frozenset({"vision"})),
-                  Family(("text-embedding-",), frozenset({"embeddings"}))),
         bases=MappingProxyType({
             # per-workspace domains (2026); the old domain still works
             "workspace": "https://{workspace}.cn-beijing.maas.aliyuncs.com/compatible-mode/v1",
@@ -130,7 +145,7 @@ _ENTRIES: list[Descriptor] = [
     _openai_dialect(
         "zhipu", "Zhipu GLM (auth: bearer (default) or jwt)", "https://open.bigmodel.cn/api/paas/v4",
         ("ZHIPU_API_KEY", "ZHIPUAI_API_KEY"),
-        {"tools", "json_object", "vision", "embeddings", "images", "rerank"}, list_models=None,
+        {"tools", "json_object", "vision", "embeddings", "images", "rerank"} | _BATCH, list_models=None,
         thinking=Thinking(switch="thinking_type", replay=True,
                           families=("glm-4.5", "glm-4.6", "glm-4.7", "glm-5")),
         quirks=("the plain API key is sent as a bearer token; auth: jwt signs a short-lived token",
@@ -147,12 +162,24 @@ _ENTRIES: list[Descriptor] = [
     _openai_dialect(
         "minimax", "MiniMax (OpenAI-compatible)", "https://api.minimaxi.com/v1", ("MINIMAX_API_KEY",),
         {"tools", "speech"}, list_models=None,
+        # M2.x reason inside content (<think>…</think>) unless reasoning_split is asked, then in a
+        # reasoning_details list; on tool turns the whole assistant message, reasoning included,
+        # must come back or the model loses its chain of thought (degraded, never refused):
+        # https://platform.minimaxi.com/docs/api-reference/text-openai-api,
+        # https://www.minimaxi.com/news/why-is-interleaved-thinking-important-for-m2. M2.x always
+        # think (no switch); M3's thinking: {type} is unconfirmed.
+        thinking=Thinking(replay=True, unknown="omit", carrier="reasoning_details",
+                          ask=(("reasoning_split", True),), families=("minimax-m",)),
         quirks=("errors arrive inside 200 bodies (base_resp)", "temperature and top_p (0, 1]",
+                "reasoning_split is asked: reasoning reaches clients as reasoning_content",
                 "api.minimax.chat is the old domain; api.minimax.io the international one"),
     ),
     _openai_dialect(
         "ark", "Volcengine Ark / Doubao", "https://ark.cn-beijing.volces.com/api/v3", ("ARK_API_KEY",),
-        {"tools", "json_object", "vision", "embeddings", "images"}, list_models=None,
+        # GET /api/v3/models answers in OpenAI's shape (tested against Ark with a real key:
+        # https://github.com/QuantumNous/new-api/pull/7203, 2026-09; it lists every model the
+        # account may call, embedding and image models included)
+        {"tools", "json_object", "vision", "embeddings", "images"},
         endpoint_ids=True, thinking=Thinking(switch="thinking_type", families=("doubao-seed",)),
         quirks=("model ids are accepted directly; endpoints: {model: ep-id} is optional",),
     ),
@@ -227,7 +254,13 @@ _ENTRIES: list[Descriptor] = [
             "minimax": "https://api.minimaxi.com/anthropic",
         }),
         join_system_hosts=("api.deepseek.com",),
+        # Anthropic's own API and Kimi's refuse thinking with a forced tool call (sources in
+        # banjia.adaptors.anthropic's passthrough_body)
+        no_forced_tool_thinking_hosts=("api.anthropic.com", "api.moonshot.cn", "api.moonshot.ai",
+                                       "api.kimi.com"),
         quirks=("DeepSeek's /anthropic refuses an array system: its blocks are joined into one string",
+                "Anthropic and Kimi refuse thinking with a forced tool_choice (any, tool): thinking is "
+                "dropped for that request",
                 "max_tokens is required upstream: the client's, else the catalog's max_output, else 4,096"),
     ),
     Descriptor(
@@ -238,4 +271,7 @@ _ENTRIES: list[Descriptor] = [
     ),
 ]
 
-DESCRIPTORS = MappingProxyType({d.type: d for d in _ENTRIES})
+# each type's model families (what each model serves) are in banjia.vendors.families
+DESCRIPTORS = MappingProxyType({
+    d.type: replace(d, families=BY_TYPE.get(d.type, d.families)) for d in _ENTRIES
+})

@@ -6,8 +6,10 @@ type's default); a type not listed serves none of them, and a route through it m
 next entry. ``presets`` names the vendor model that stands in for OpenAI's media model names
 (``dall-e-3``, ``tts-1``, ``whisper-1``…) when the config's ``models:`` does not name them.
 
-The models themselves, with their capabilities (``image``, ``speech``, ``transcription``,
-``rerank``) and prices, are the catalog's (``catalog/models.yaml``).
+Which models serve which endpoint is the descriptor's too (its model families,
+:mod:`banjia.vendors.families`): OpenAI's media model names are its ``openai`` families', and the
+media flow skips an entry whose model's family does not serve the endpoint. The models' prices are
+the catalog's (``catalog/models.yaml``).
 """
 
 from __future__ import annotations
@@ -110,12 +112,17 @@ MEDIA: Mapping[str, MediaVendor] = MappingProxyType({
     "openai": _vendor("openai", _openai),
 })
 
+
+def _openai_names(capability: str) -> tuple[str, ...]:
+    """OpenAI's model names for a media capability: the prefixes of the ``openai`` descriptor's
+    families that serve it (banjia.vendors.families.OPENAI)."""
+    return tuple(p for f in DESCRIPTORS["openai"].families if capability in f.capabilities
+                 for p in f.prefixes)
+
+
 # OpenAI's media model names, by endpoint (dated snapshots share their family's prefix)
 OPENAI_MEDIA_NAMES: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "images": ("dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5"),
-    "speech": ("tts-1", "tts-1-hd", "gpt-4o-mini-tts"),
-    "transcriptions": ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"),
-    "rerank": (),
+    endpoint: _openai_names(cap) for cap, endpoint in _ENDPOINT_OF.items()
 })
 
 

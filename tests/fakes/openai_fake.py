@@ -8,6 +8,12 @@ errors inside HTTP 200 bodies, 429 with retry-after, 503, slow answers, streams 
 Answers are deterministic: the text is ``"echo: " + last user text`` split into words, and the usage
 counts words, so tests can assert exact token sums. ``long:<n>`` answers with as many words as
 ``max_tokens`` allows (``n``, default 10,000, without it).
+
+Thinking vendors, each as its docs describe the history it wants back on tool turns: ``think``
+(DeepSeek's thinking mode), ``kimi-k2.5`` / ``kimi-k2.6`` / ``kimi-k2-thinking`` (Moonshot's)
+and ``minimax-m2`` (MiniMax's interleaved thinking, ``minimax-m2:cumulative`` for streamed
+reasoning parts that repeat the text so far); see :meth:`FakeOpenAI._think` and
+:meth:`FakeOpenAI._reasoner`.
 """
 
 from __future__ import annotations
@@ -99,6 +105,57 @@ def _err(
 
 
 TOOL_ARGS = '{"city": "Beijing", "unit": "c"}'
+def _details_part(text: str) -> dict[str, Any]:
+    """One part of MiniMax's ``reasoning_details``, with the type, id and format its answers hold."""
+    return {"type": "reasoning.text", "id": "reasoning-text-1", "format": "MiniMax-response-v1",
+            "index": 0, "text": text}
+
+
+# the thinking modes of FakeOpenAI._reasoner
+REASONERS = frozenset({"kimi-k2.5", "kimi-k2.6", "kimi-k2-thinking", "minimax-m2"})
+# what a MiniMax model answers once it has lost its chain of thought (the history came back
+# without an earlier turn's reasoning): a worse answer, not an error
+MINIMAX_DEGRADED = "degraded: the earlier reasoning is gone, so the plan starts over"
+
+
+def _kimi_refusal(mode: str, body: dict[str, Any]) -> web.Response | None:
+    """Moonshot's check while thinking (https://platform.moonshot.cn/docs/guide/use-kimi-k2-thinking-model):
+    every earlier assistant tool-call message carries ``reasoning_content``; kimi-k2.5/k2.6 think
+    unless ``thinking: {"type": "disabled"}`` and take an empty value for a missing one,
+    kimi-k2-thinking always thinks and takes "" (https://github.com/theopenco/llmgateway/pull/2093).
+    The value itself is not compared: Kimi accepts a placeholder."""
+    always = mode == "kimi-k2-thinking"
+    if not always and (body.get("thinking") or {}).get("type") == "disabled":
+        return None
+    for i, m in enumerate(body.get("messages") or []):
+        if m.get("role") != "assistant" or not m.get("tool_calls"):
+            continue
+        value = m.get("reasoning_content")
+        if value is None or (value == "" and not always):
+            return _err(400, "thinking is enabled but reasoning_content is missing in assistant tool call "
+                             f"message at index {i}")
+    return None
+
+
+def _minimax_lost(served: dict[str, str], messages: list[dict[str, Any]]) -> bool:
+    """Whether an earlier tool-call turn came back without the reasoning served with it, whole:
+    MiniMax wants the complete assistant message back, its ``reasoning_details`` (with
+    ``reasoning_split``) or the ``<think>`` block inside ``content`` (without)
+    (https://platform.minimaxi.com/docs/api-reference/text-openai-api). Nothing is refused: the
+    model only loses its chain of thought (https://www.minimaxi.com/news/why-is-interleaved-thinking-important-for-m2)."""
+    for m in messages:
+        if m.get("role") != "assistant" or not m.get("tool_calls"):
+            continue
+        reasoning = served.get(str(m["tool_calls"][0].get("id", "")))
+        if reasoning is None:
+            continue
+        details = m.get("reasoning_details")
+        kept = isinstance(details, list) and "".join(
+            str(d.get("text") or "") for d in details if isinstance(d, dict)
+        ) == reasoning
+        if not kept and f"<think>\n{reasoning}\n</think>" not in str(m.get("content") or ""):
+            return True
+    return False
 
 
 class FakeOpenAI:
@@ -131,6 +188,8 @@ class FakeOpenAI:
         mode, _, arg = str(body.get("model", "")).partition(":")
         if mode == "think":
             return await self._think(request, body)
+        if mode in REASONERS:
+            return await self._reasoner(request, body, mode, arg)
         failure = await self._failure(mode, arg, body)
         if failure is not None:
             return failure
@@ -343,6 +402,86 @@ class FakeOpenAI:
                 ],
             }
             if i == len(deltas) - 1:
+                chunk["usage"] = usage
+            await resp.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        await resp.write(b"data: [DONE]\n\n")
+        await resp.write_eof()
+        return resp
+
+    async def _reasoner(
+        self, request: web.Request, body: dict[str, Any], mode: str, arg: str
+    ) -> web.StreamResponse:
+        """Kimi's and MiniMax's thinking. As ``think``: with tools, a request whose last message is
+        not a tool result gets a tool call (a fresh id each time), else ``"sunny: " + tool result``.
+        Kimi (``kimi-*``) answers with ``reasoning_content`` and refuses what :func:`_kimi_refusal`
+        says. MiniMax (``minimax-m2``) always thinks: with ``reasoning_split: true`` the reasoning
+        comes in ``reasoning_details`` (streamed: each part's new text, or with ``:cumulative`` the
+        text so far), else inside ``content`` as ``<think>…</think>``; a history that lost an
+        earlier turn's reasoning is answered :data:`MINIMAX_DEGRADED`, with HTTP 200."""
+        messages = body.get("messages") or []
+        minimax = mode == "minimax-m2"
+        if not minimax:
+            refused = _kimi_refusal(mode, body)
+            if refused is not None:
+                return refused
+        switched_off = (body.get("thinking") or {}).get("type") == "disabled"
+        thinking = minimax or mode == "kimi-k2-thinking" or not switched_off
+        lost = minimax and _minimax_lost(self.state.reasoning, messages)
+        n = self.state.calls[mode] = self.state.calls.get(mode, 0) + 1
+        reasoning = f"{mode} step {n}: the user wants the weather, so a tool helps" if thinking else ""
+        last = messages[-1] if messages else {}
+        call: dict[str, Any] | None = None
+        text = ""
+        if body.get("tools") and last.get("role") != "tool":
+            call = {"id": f"call_{mode.replace('.', '')}_{n}", "type": "function",
+                    "function": {"name": body["tools"][0]["function"]["name"], "arguments": TOOL_ARGS}}
+            if reasoning:
+                self.state.reasoning[call["id"]] = reasoning
+        else:
+            text = MINIMAX_DEGRADED if lost else "sunny: " + str(last.get("content") or "")
+        split = minimax and body.get("reasoning_split") is True
+        if minimax and not split:  # MiniMax's default: the reasoning opens the content
+            text = f"<think>\n{reasoning}\n</think>\n\n{text}"
+        words = reasoning.split(" ") if reasoning else []
+        pieces = [w + " " for w in words[:-1]] + words[-1:]
+        finish = "tool_calls" if call else "stop"
+        usage = _usage(_prompt_tokens(body), 7)
+        extra = {"base_resp": {"status_code": 0, "status_msg": ""}} if minimax else {}
+        if not body.get("stream"):
+            message: dict[str, Any] = {"role": "assistant", "content": text or None}
+            if call:
+                message["tool_calls"] = [call]
+            if reasoning and split:
+                message["reasoning_details"] = [_details_part(reasoning)]
+            elif reasoning and not minimax:
+                message["reasoning_content"] = reasoning
+            return web.json_response({
+                "id": f"chatcmpl-{mode}", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model"), "usage": usage, **extra,
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            })
+        deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+        so_far = ""
+        for p in pieces if (split or not minimax) else ():
+            so_far += p
+            if split:
+                deltas.append({"reasoning_details": [_details_part(so_far if arg == "cumulative" else p)]})
+            else:
+                deltas.append({"reasoning_content": p})
+        if text:
+            deltas.append({"content": text})
+        if call:
+            deltas.append({"tool_calls": [{"index": 0, **call}]})
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        for i, d in enumerate(deltas):
+            end = i == len(deltas) - 1
+            chunk: dict[str, Any] = {
+                "id": f"chatcmpl-{mode}", "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": body.get("model"), **extra,
+                "choices": [{"index": 0, "delta": d, "finish_reason": finish if end else None}],
+            }
+            if end:
                 chunk["usage"] = usage
             await resp.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
         await resp.write(b"data: [DONE]\n\n")

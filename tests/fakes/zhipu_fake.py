@@ -14,6 +14,14 @@ chunk and end with ``[DONE]``. The model id picks the behaviour: ``tools``, ``se
 ``slow:<s>``; otherwise ``"echo: " + last user text``. Parameters outside Zhipu's ranges
 (temperature [0, 1], top_p (0, 1)) are refused with 1214. Tokens are words.
 
+``glm-5`` thinks as GLM-5 / GLM-4.7 do (https://docs.bigmodel.cn/cn/guide/capabilities/thinking-mode):
+thinking on unless ``thinking: {"type": "disabled"}``; answers carry ``reasoning_content`` (stream
+deltas too); with tools, a request whose last message is not a tool result gets a tool call (a
+fresh id each time), else ``"sunny: " + tool result``. Interleaved thinking needs each earlier
+tool-call turn's reasoning back, unmodified: while thinking, a history without it is refused with
+400 / 1214, the refusal banjia's descriptor assumes (Zhipu's docs say "must", not which error).
+``thinking.clear_thinking`` is recorded, not acted on.
+
 ``/api/paas/v3/model-api/<model>/invoke`` answers the old v1 SDK (``zhipuai`` 1.x, which only
 speaks v3) so its token can be checked by the same verifier.
 """
@@ -51,6 +59,9 @@ class Seen:
 class State:
     requests: list[Seen] = field(default_factory=list)
     tokens_seen: set[str] = field(default_factory=set)
+    # the glm-5 mode: tool call id → the reasoning served with it, and how many answers it gave
+    reasoning: dict[str, str] = field(default_factory=dict)
+    thought: int = 0
 
 
 def zhipu_error(status: int, code: int, message: str) -> web.Response:
@@ -144,6 +155,8 @@ class FakeZhipu:
             return zhipu_error(429, 1302, "您当前使用该API的并发数过高，请降低并发，或联系客服增加限额。")
         if mode == "slow":
             await asyncio.sleep(float(arg or 2))
+        if mode == "glm-5":
+            return await self._think(request, body)
         messages = body.get("messages") or []
         last = next((str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), "")
         words = ["echo:", *last.split()]
@@ -182,6 +195,59 @@ class FakeZhipu:
                 "usage": usage,
             }
         )
+
+    async def _think(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        """The ``glm-5`` mode (the module's docstring)."""
+        thinking = (body.get("thinking") or {}).get("type") != "disabled"
+        messages = body.get("messages") or []
+        if thinking:
+            for m in messages:
+                if m.get("role") != "assistant" or not m.get("tool_calls"):
+                    continue
+                served = self.state.reasoning.get(str(m["tool_calls"][0].get("id", "")))
+                if served is None or m.get("reasoning_content") != served:
+                    return zhipu_error(400, 1214, "交错式思考需要传回 assistant 消息的 reasoning_content。")
+        self.state.thought += 1
+        n = self.state.thought
+        reasoning = f"glm step {n}: the weather needs a tool" if thinking else ""
+        last = messages[-1] if messages else {}
+        call = None
+        if body.get("tools") and last.get("role") != "tool":
+            call = {"id": f"call_glm{n}", "index": 0, "type": "function",
+                    "function": {"name": body["tools"][0]["function"]["name"], "arguments": TOOL_ARGS}}
+            if thinking:
+                self.state.reasoning[call["id"]] = reasoning
+        text = "" if call else "sunny: " + str(last.get("content") or "")
+        usage = {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12,
+                 "completion_tokens_details": {"reasoning_tokens": 5 if thinking else 0}}
+        finish = "tool_calls" if call else "stop"
+        base = {"id": "20260601-think", "created": int(time.time()), "model": body.get("model")}
+        if not body.get("stream"):
+            message: dict[str, Any] = {"role": "assistant", "content": text}
+            if reasoning:
+                message["reasoning_content"] = reasoning
+            if call:
+                message["tool_calls"] = [call]
+            return web.json_response({**base, "usage": usage,
+                                      "choices": [{"index": 0, "finish_reason": finish, "message": message}]})
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        words = reasoning.split(" ") if reasoning else []
+        deltas: list[dict[str, Any]] = [
+            {"role": "assistant", "reasoning_content": w + (" " if i < len(words) - 1 else "")}
+            for i, w in enumerate(words)
+        ]
+        deltas.append({"role": "assistant", **({"tool_calls": [call]} if call else {"content": text})})
+        for i, d in enumerate(deltas):
+            end = i == len(deltas) - 1
+            choice = {"index": 0, "delta": d, "finish_reason": finish if end else None}
+            c: dict[str, Any] = {**base, "choices": [choice]}
+            if end:
+                c["usage"] = usage
+            await resp.write(b"data: " + json.dumps(c, ensure_ascii=False).encode() + b"\n\n")
+        await resp.write(b"data: [DONE]\n\n")
+        await resp.write_eof()
+        return resp
 
     async def _stream(
         self,

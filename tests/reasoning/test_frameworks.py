@@ -4,10 +4,18 @@ finish; sent straight to the fake, their rebuilt history lacks the reasoning and
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import openai
 import pytest
-from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool, set_tracing_disabled
+from agents import (
+    Agent,
+    ModelSettings,
+    OpenAIChatCompletionsModel,
+    Runner,
+    function_tool,
+    set_tracing_disabled,
+)
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
@@ -29,8 +37,11 @@ def _weather(city: str) -> str:
     return "sunny"
 
 
-def langchain_loop(base_url: str, key: str, model: str, *, stream: bool) -> str:
-    llm = ChatOpenAI(model=model, base_url=base_url, api_key=key, max_retries=0).bind_tools([get_weather])  # type: ignore[arg-type]
+def langchain_loop(
+    base_url: str, key: str, model: str, *, stream: bool, extra_body: dict[str, Any] | None = None
+) -> str:
+    llm = ChatOpenAI(model=model, base_url=base_url, api_key=key, max_retries=0,  # type: ignore[arg-type]
+                     extra_body=extra_body).bind_tools([get_weather])
     messages: list[BaseMessage] = [HumanMessage("weather in Beijing?")]
     for _ in range(4):
         if stream:
@@ -50,10 +61,13 @@ def langchain_loop(base_url: str, key: str, model: str, *, stream: bool) -> str:
     raise AssertionError("the loop did not end")
 
 
-def agents_loop(base_url: str, key: str, model: str, *, stream: bool) -> str:
+def agents_loop(
+    base_url: str, key: str, model: str, *, stream: bool, extra_body: dict[str, Any] | None = None
+) -> str:
     client = openai.AsyncOpenAI(base_url=base_url, api_key=key, max_retries=0)
     agent = Agent(name="weather", tools=[function_tool(_weather)],
-                  model=OpenAIChatCompletionsModel(model=model, openai_client=client))
+                  model=OpenAIChatCompletionsModel(model=model, openai_client=client),
+                  model_settings=ModelSettings(extra_body=extra_body))
 
     async def run() -> str:
         if not stream:

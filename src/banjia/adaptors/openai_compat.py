@@ -2,7 +2,10 @@
 
 The client's JSON object is passed on as sent (unknown fields included); only what a vendor is
 known to handle differently is changed: the model id, ``developer`` → ``system``,
-``max_completion_tokens`` → ``max_tokens``, parameter clamps, ``stream_options``.
+``max_completion_tokens`` → ``max_tokens``, parameter clamps, ``stream_options``, and reasoning as
+the vendor's descriptor says (:class:`banjia.vendors.Thinking`): its thinking switch, the fields it
+is asked for on every request, its family's rule for a reasoning banjia does not know, and its
+wire field (MiniMax's ``reasoning_details``, surfaced to clients as ``reasoning_content``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from banjia.errors import UpstreamError
 from banjia.protocol.chat import ChatRequest
 from banjia.protocol.completions import CompletionRequest
 from banjia.protocol.embeddings import EmbeddingRequest
-from banjia.vendors import DESCRIPTORS
+from banjia.vendors import DESCRIPTORS, Thinking
 
 __all__ = ["OpenAICompatAdaptor", "normalize_usage"]
 
@@ -62,6 +65,9 @@ class OpenAICompatAdaptor(Adaptor):
         self.error_table = vendor.error_table
         self.stream_usage = vendor.stream_usage
         self._finish = {**_FINISH, **vendor.finish_map}
+        thinking = self.descriptor.thinking if self.descriptor is not None else None
+        # MiniMax: reasoning arrives as reasoning_details, clients get reasoning_content
+        self.reasoning_details = thinking is not None and thinking.carrier == "reasoning_details"
 
     # -- requests -----------------------------------------------------------------------------
     def headers(self) -> dict[str, str]:
@@ -103,11 +109,13 @@ class OpenAICompatAdaptor(Adaptor):
             body["temperature"] = v.temperature.apply(body["temperature"])
         if v.top_p and isinstance(body.get("top_p"), int | float):
             body["top_p"] = v.top_p.apply(body["top_p"])
-        if "reasoning_effort" in body and v.type != "openai":
+        d = self.descriptor
+        if "reasoning_effort" in body and not (d and d.thinking and d.thinking.switch == "openai"):
             effort = body.pop("reasoning_effort")
             for k, val in thinking_switch(v.type, effort, stream).items():
                 body.setdefault(k, val)  # a vendor field the client set itself wins
-        d = self.descriptor
+        if d is not None and d.thinking is not None:
+            _reasoning_fields(body, d.thinking, v.type, model, stream)
         off = d is not None and not stream and d.thinking_off_unless_streamed(model)
         if off and "enable_thinking" not in body:
             # Qwen3 on DashScope refuses non-streaming calls unless thinking is off (providers.md §2)
@@ -121,7 +129,7 @@ class OpenAICompatAdaptor(Adaptor):
         body = req.wire()
         body["model"] = self.upstream_model(model)
         body.pop("encoding_format", None)  # floats upstream; the core encodes what the client asked
-        if self.vendor.type != "openai" and req.has_token_input():
+        if not (self.descriptor and self.descriptor.token_input) and req.has_token_input():
             body["input"] = req.texts()  # only OpenAI-type servers take token ids; the rest get text
         return UpstreamRequest(
             self.base_url + self.vendor.embeddings_path, orjson.dumps(body), self.headers()
@@ -203,6 +211,8 @@ class OpenAICompatAdaptor(Adaptor):
             msg.setdefault("refusal", None)
             if not msg.get("tool_calls"):
                 msg.pop("tool_calls", None)
+            if self.reasoning_details:
+                _surface_details(msg)
             ch["finish_reason"] = (
                 self.map_finish(ch.get("finish_reason"), bool(msg.get("tool_calls"))) or "stop"
             )
@@ -240,10 +250,11 @@ class OpenAICompatAdaptor(Adaptor):
 
 
 class _CompatStream(StreamTranslator):
-    __slots__ = ("a",)
+    __slots__ = ("a", "details")
 
     def __init__(self, adaptor: OpenAICompatAdaptor) -> None:
         self.a = adaptor
+        self.details = _DetailsStream() if adaptor.reasoning_details else None
 
     def feed(self, data: str) -> list[dict[str, Any]]:
         try:
@@ -254,6 +265,8 @@ class _CompatStream(StreamTranslator):
         choices = obj.get("choices")
         if choices:
             for ch in choices:
+                if self.details is not None:
+                    self.details.surface(ch)
                 fr = ch.get("finish_reason")
                 if fr is not None:
                     delta = ch.get("delta") or {}
@@ -264,6 +277,111 @@ class _CompatStream(StreamTranslator):
         if obj.get("usage"):
             obj["usage"] = normalize_usage(obj["usage"])
         return [obj]
+
+
+# -- reasoning ----------------------------------------------------------------------------------
+# MiniMax's reasoning_details part, as its answers carry it and as the history gives it back
+# (https://platform.minimaxi.com/docs/api-reference/text-openai-api): type, id and format are the
+# values its answers hold
+def _details(text: str) -> list[dict[str, Any]]:
+    return [{"type": "reasoning.text", "id": "reasoning-text-1", "format": "MiniMax-response-v1",
+             "index": 0, "text": text}]
+
+
+def _details_text(details: Any) -> str:
+    if not isinstance(details, list):
+        return ""
+    return "".join(str(d.get("text") or "") for d in details if isinstance(d, dict))
+
+
+def _tool_turn(m: Any) -> bool:
+    return isinstance(m, dict) and m.get("role") == "assistant" and bool(m.get("tool_calls"))
+
+
+def _unknown(m: Any) -> bool:
+    """A tool-call turn without reasoning (missing, or the empty value that stands for it)."""
+    return _tool_turn(m) and not m.get("reasoning_content")
+
+
+def _reasoning_fields(
+    body: dict[str, Any], thinking: Thinking, vendor: str, model: str, stream: bool
+) -> None:
+    """``body``'s reasoning as this vendor and model take it (in place; messages are replaced,
+    never changed, as they are the client's). The history has been through
+    :func:`banjia.reasoning.repair_history`, which applied the type's rule for a reasoning banjia
+    does not know: only here is the model known, so a family's own rule is applied here."""
+    if thinking.thinks(model):
+        for k, val in thinking.ask:
+            body.setdefault(k, val)
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return
+    policy = thinking.family_unknown(model) if thinking.replay else None
+    if policy == "disable_thinking" and any(_unknown(m) for m in messages):
+        # an empty reasoning_content counts as missing at such a vendor (Kimi K2.5/K2.6): the
+        # vendor checks the history only while thinking, so this one turn goes without it
+        messages = [
+            {k: v for k, v in m.items() if k != "reasoning_content"}
+            if _tool_turn(m) and "reasoning_content" in m and not m["reasoning_content"] else m
+            for m in messages
+        ]
+        body.pop("reasoning_effort", None)
+        body.update(thinking_switch(vendor, "none", stream))
+    elif policy == "empty":
+        messages = [
+            {**m, "reasoning_content": ""} if _tool_turn(m) and m.get("reasoning_content") is None else m
+            for m in messages
+        ]
+    if thinking.carrier == "reasoning_details":
+        messages = [_as_details(m) for m in messages]
+    body["messages"] = messages
+
+
+def _as_details(m: Any) -> Any:
+    """An assistant message with ``reasoning_content`` → MiniMax's ``reasoning_details`` (what
+    the client sent in MiniMax's own field wins; an empty reasoning is dropped)."""
+    if not isinstance(m, dict) or m.get("role") != "assistant" or "reasoning_content" not in m:
+        return m
+    out = {k: v for k, v in m.items() if k != "reasoning_content"}
+    text = m["reasoning_content"]
+    if isinstance(text, str) and text and not out.get("reasoning_details"):
+        out["reasoning_details"] = _details(text)
+    return out
+
+
+def _surface_details(msg: dict[str, Any]) -> None:
+    """A whole answer's ``reasoning_details`` → ``reasoning_content``, as DeepSeek's API has it."""
+    text = _details_text(msg.pop("reasoning_details", None))
+    if text and not msg.get("reasoning_content"):
+        msg["reasoning_content"] = text
+
+
+class _DetailsStream:
+    """Stream deltas' ``reasoning_details`` → ``reasoning_content`` pieces. MiniMax's example
+    reads each part's text as the whole reasoning so far (a client diffs it), while M2.7 was seen
+    sending only the new text (https://github.com/MiniMax-AI/MiniMax-M2/issues/95): the second
+    piece of a choice decides which (it starts with the first: the whole so far), for the rest."""
+
+    __slots__ = ("cumulative", "seen")
+
+    def __init__(self) -> None:
+        self.seen: dict[int, str] = {}
+        self.cumulative: dict[int, bool] = {}
+
+    def surface(self, ch: dict[str, Any]) -> None:
+        delta = ch.get("delta")
+        if not isinstance(delta, dict) or "reasoning_details" not in delta:
+            return
+        text = _details_text(delta.pop("reasoning_details"))
+        raw = ch.get("index")
+        index = raw if isinstance(raw, int) else 0
+        prev = self.seen.get(index, "")
+        if prev and index not in self.cumulative:
+            self.cumulative[index] = text.startswith(prev)
+        piece = text[len(prev):] if self.cumulative.get(index) and text.startswith(prev) else text
+        self.seen[index] = prev + piece
+        if piece and not delta.get("reasoning_content"):
+            delta["reasoning_content"] = piece
 
 
 def normalize_usage(u: Any) -> dict[str, Any] | None:

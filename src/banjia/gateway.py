@@ -4,6 +4,10 @@ first byte), normalise, and record — on every path.
 
 After the first byte of a stream there is no going back: a failure then ends the stream with an
 OpenAI error event (never a clean-looking ``[DONE]``), and the entry's circuit hears of it.
+
+An Anthropic Messages request comes with its chat form and the client's own body
+(:class:`~banjia.passthrough.MessagesCall`): an entry that speaks Anthropic gets the body as it is
+(:mod:`banjia.passthrough`), every other entry the chat form, so the chain may cross protocol families.
 """
 
 from __future__ import annotations
@@ -20,6 +24,14 @@ from banjia.capture import PromptCapture
 from banjia.config import RoutingConfig, TimeoutsConfig
 from banjia.context import Accounting, RequestContext
 from banjia.errors import APIError, UpstreamError, bad_request
+from banjia.passthrough import (
+    MessagesCall,
+    MessagesRelay,
+    SignatureTap,
+    chat_result,
+    pop_signature,
+    signed_history,
+)
 from banjia.protocol.chat import ChatRequest, UserMessage
 from banjia.protocol.chat import usage as make_usage
 from banjia.protocol.completions import CompletionRequest, completion, completion_choice
@@ -39,6 +51,8 @@ from banjia.tokens import estimate_messages, estimate_text
 __all__ = ["CLIENT_GONE", "Gateway", "GatewayStream", "new_id"]
 
 _Req = TypeVar("_Req", ChatRequest, CompletionRequest)
+# what a stream's chunks are: chat chunks, a native upstream's completion chunks, Anthropic events
+Kind = Literal["chat", "completion", "messages"]
 
 access_log = logging.getLogger("banjia.access")
 
@@ -59,7 +73,7 @@ class _Opened:
     shaper: Shaper
     first: list[dict[str, Any]]
     done: bool
-    kind: Literal["chat", "completion"] = "chat"
+    kind: Kind = "chat"
 
 
 @dataclass(slots=True)
@@ -82,8 +96,9 @@ class _Life:
     async def completed(self, shaper: Shaper) -> None:
         ctx = self.ctx
         scope = ctx.key.id if ctx.key is not None else ""
+        signature = shaper.signature if isinstance(shaper, SignatureTap) else None
         for calls, text in shaper.tool_turns():
-            await self.gw.reasoning.put(scope, calls, text)
+            await self.gw.reasoning.put_signed(scope, calls, text, signature)
         self.gw.dispatcher.stream_ended(self.target, complete=True)
         if self.gw.capture is not None and self.req is not None:
             self.gw.capture.add(ctx, self.req, shaper.text)
@@ -195,7 +210,12 @@ class Gateway:
         self.accounting.record(ctx)
 
     # -- chat ---------------------------------------------------------------------------------
-    async def chat(self, ctx: RequestContext, req: ChatRequest) -> dict[str, Any]:
+    async def chat(
+        self, ctx: RequestContext, req: ChatRequest, *, anthropic: MessagesCall | None = None
+    ) -> dict[str, Any]:
+        """The whole answer to ``req``; with ``anthropic`` (a ``/v1/messages`` request), an entry
+        that speaks Anthropic passes the client's body through and its message object comes back
+        under :data:`~banjia.passthrough.MESSAGE` beside the chat view."""
         try:
             route = self.route(ctx, req.model)
             ctx.prompt_tokens_estimate = estimate_messages(list(req.messages))
@@ -204,7 +224,7 @@ class Gateway:
             req = _capped(req, ctx)
             image = _image_part(req)
             result, _ = await self.dispatcher.run(
-                ctx, route, lambda p, t: self._chat_target(ctx, req, image, p, t)
+                ctx, route, lambda p, t: self._chat_target(ctx, req, image, p, t, anthropic)
             )
             ctx.first_token = time.monotonic()
             if result.get("usage"):
@@ -221,19 +241,45 @@ class Gateway:
             self._done(ctx)
 
     async def _chat_target(
-        self, ctx: RequestContext, req: ChatRequest, image: str | None, provider: Provider, t: Target
+        self,
+        ctx: RequestContext,
+        req: ChatRequest,
+        image: str | None,
+        provider: Provider,
+        t: Target,
+        anthropic: MessagesCall | None = None,
     ) -> dict[str, Any]:
         # reasoning in the history as this vendor needs it (banjia.reasoning); what it serves
         # with tool calls is remembered before the client can send the next turn
         scope = ctx.key.id if ctx.key is not None else ""
-        req = await repair_history(req, provider.type, self.reasoning, scope, stream=False)
-        result = await _chat(req, image, provider, t)
+        if anthropic is not None and provider.speaks_messages:
+            if image is not None:
+                _refuse_images(provider, t, image)
+            body = _capped_body(anthropic.body, ctx)
+            result = chat_result(await provider.messages(body, t.model, beta=anthropic.beta), t.model)
+        else:
+            if anthropic is not None and anthropic.untranslatable is not None:
+                raise anthropic.refuse(t.provider)
+            req = await self._history(req, provider, scope, stream=False)
+            result = await _chat(req, image, provider, t)
+        signature = pop_signature(result)
         for calls, text in tool_turns(result):
-            await self.reasoning.put(scope, calls, text)
+            await self.reasoning.put_signed(scope, calls, text, signature)
         return result
 
-    async def chat_stream(self, ctx: RequestContext, req: ChatRequest) -> GatewayStream:
-        """Open the stream (falling back until a provider answers): its first chunks are in hand."""
+    async def _history(
+        self, req: ChatRequest, provider: Provider, scope: str, *, stream: bool
+    ) -> ChatRequest:
+        if provider.speaks_messages:  # thinking goes back signed, or not at all
+            return await signed_history(req, self.reasoning, scope)
+        return await repair_history(req, provider.type, self.reasoning, scope, stream=stream)
+
+    async def chat_stream(
+        self, ctx: RequestContext, req: ChatRequest, *, anthropic: MessagesCall | None = None
+    ) -> GatewayStream:
+        """Open the stream (falling back until a provider answers): its first chunks are in hand.
+        With ``anthropic``, an entry that speaks Anthropic relays its own events (``kind``
+        "messages"), every other one chat chunks."""
         ctx.stream = True
         try:
             route = self.route(ctx, req.model)
@@ -243,7 +289,7 @@ class Gateway:
             req = _capped(req, ctx)
             image = _image_part(req)
             opened, target = await self.dispatcher.run(
-                ctx, route, lambda p, t: self._open_stream(ctx, req, p, t, image), stream=True
+                ctx, route, lambda p, t: self._open_stream(ctx, req, p, t, image, anthropic), stream=True
             )
         except BaseException as e:
             self.record(ctx, e)
@@ -258,10 +304,24 @@ class Gateway:
         return GatewayStream(opened.frags, opened.shaper, opened.first, opened.done, life, opened.kind)
 
     async def _open_stream(
-        self, ctx: RequestContext, req: ChatRequest, provider: Provider, t: Target, image: str | None
+        self,
+        ctx: RequestContext,
+        req: ChatRequest,
+        provider: Provider,
+        t: Target,
+        image: str | None,
+        anthropic: MessagesCall | None = None,
     ) -> _Opened:
         if image is not None:
             _refuse_images(provider, t, image)
+        if anthropic is not None:
+            if provider.speaks_messages:
+                relay = MessagesRelay(provider=t.provider, model=req.model)
+                body = _capped_body(anthropic.body, ctx)
+                events = provider.messages_stream(body, t.model, beta=anthropic.beta)
+                return await _opened(events, relay, "messages")
+            if anthropic.untranslatable is not None:
+                raise anthropic.refuse(t.provider)
         norm = ChatStreamNormalizer(
             id="chatcmpl-" + ctx.request_id,
             model=t.model,
@@ -269,8 +329,10 @@ class Gateway:
             provider=t.provider,
         )
         scope = ctx.key.id if ctx.key is not None else ""
-        req = await repair_history(req, provider.type, self.reasoning, scope, stream=True)
-        return await _opened(provider.chat_stream(req, t.model), norm, "chat")
+        req = await self._history(req, provider, scope, stream=True)
+        # an Anthropic-speaking upstream's thinking signature is taken out of the stream and kept
+        shaper: Shaper = SignatureTap(norm) if provider.speaks_messages else norm
+        return await _opened(provider.chat_stream(req, t.model), shaper, "chat")
 
     def stream_deadline(self, ctx: RequestContext) -> float:
         """The monotonic time by which the stream ``ctx`` opened must have reached its client
@@ -399,6 +461,16 @@ def _capped(req: _Req, ctx: RequestContext) -> _Req:
     return capped
 
 
+def _capped_body(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+    """A passed-through Messages body asking for no more than the key's quota covers (Anthropic
+    requires ``max_tokens``, so this is a guard: admit sets no cap for a request with a limit)."""
+    cap = ctx.output_cap
+    limit = body.get("max_tokens")
+    if cap is None or (isinstance(limit, int) and limit <= cap):
+        return body
+    return {**body, "max_tokens": cap}
+
+
 def _stream_limit(provider: Provider) -> float:
     """Seconds a streamed answer may take from the request's arrival: the provider's
     ``timeouts.stream`` (the config's default for a provider without timeouts, the local model)."""
@@ -436,9 +508,7 @@ def _log_access(ctx: RequestContext) -> None:
     )
 
 
-async def _opened(
-    frags: AsyncIterator[dict[str, Any]], shaper: Shaper, kind: Literal["chat", "completion"]
-) -> _Opened:
+async def _opened(frags: AsyncIterator[dict[str, Any]], shaper: Shaper, kind: Kind) -> _Opened:
     try:
         first, done = await first_chunks(frags, shaper)
     except BaseException:

@@ -21,7 +21,7 @@ from banjia.protocol.chat import ChatRequest
 from banjia.sse import encode_event
 from banjia.tokens import estimate_messages
 
-__all__ = ["MessageEvents", "count_tokens", "from_chat", "to_chat"]
+__all__ = ["MessageEvents", "count_tokens", "from_chat", "stand_in", "to_chat"]
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
                 "function_call": "tool_use", "content_filter": "refusal"}
@@ -161,12 +161,63 @@ def _tool_choice(choice: dict[str, Any]) -> tuple[Any, bool]:
                       param="tool_choice")
 
 
-def _effort(thinking: dict[str, Any] | None) -> str | None:
-    """``thinking`` as OpenAI's ``reasoning_effort``, which each adaptor turns into its vendor's switch."""
-    if not thinking or thinking.get("type") != "enabled":
+# Anthropic's output_config.effort values, as OpenAI's reasoning_effort (which each adaptor turns
+# into its vendor's switch): https://docs.anthropic.com/en/docs/build-with-claude/effort
+_EFFORTS = {"low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "xhigh"}
+
+
+def _effort(thinking: dict[str, Any] | None, output_config: Any = None) -> str | None:
+    """``thinking`` (and ``output_config.effort``) as OpenAI's ``reasoning_effort``: ``enabled`` by
+    its budget; ``adaptive`` (Claude Code's newer requests) by the effort asked, else high;
+    ``disabled`` as none, so a vendor that thinks by default is told not to."""
+    kind = (thinking or {}).get("type")
+    effort = output_config.get("effort") if isinstance(output_config, dict) else None
+    if kind == "disabled":
+        return "none"
+    if kind == "enabled":
+        budget = int((thinking or {}).get("budget_tokens") or 0)
+        return "low" if budget < 4096 else "medium" if budget < 16384 else "high"
+    if kind == "adaptive":
+        return _EFFORTS.get(str(effort), "high")
+    return None
+
+
+def _response_format(output_config: Any) -> dict[str, Any] | None:
+    """``output_config.format`` (Anthropic's structured outputs) as OpenAI's ``response_format``."""
+    fmt = output_config.get("format") if isinstance(output_config, dict) else None
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" \
+            or not isinstance(fmt.get("schema"), dict):
         return None
-    budget = int(thinking.get("budget_tokens") or 0)
-    return "low" if budget < 4096 else "medium" if budget < 16384 else "high"
+    return {"type": "json_schema", "json_schema": {"name": str(fmt.get("name") or "output"),
+                                                   "schema": fmt["schema"], "strict": True}}
+
+
+def user_tag(user_id: str) -> str:
+    """What goes upstream for ``metadata.user_id``: a digest, not the id. Claude Code puts device
+    and session ids there; a vendor needs only a stable tag to tell end users apart."""
+    return "u-" + hashlib.sha256(user_id.encode()).hexdigest()[:32]
+
+
+_REMINDER = "<system-reminder>\n{}\n</system-reminder>"
+
+
+def fold_system_turns(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with its mid-conversation ``{"role": "system"}`` messages (the beta
+    ``mid-conversation-system-2026-04-07``, which Claude Code sends for a model it does not know)
+    as user text in ``<system-reminder>`` tags — what Claude Code itself does for a model without
+    the beta. Vendors' models read it either way; most of their endpoints refuse the role."""
+    msgs = body.get("messages")
+    if not isinstance(msgs, list) or not any(isinstance(m, dict) and m.get("role") == "system" for m in msgs):
+        return body
+    out = []
+    for m in msgs:
+        if isinstance(m, dict) and m.get("role") == "system":
+            content = m.get("content")
+            text = content if isinstance(content, str) else "\n\n".join(
+                str(b.get("text") or "") for b in content or [] if isinstance(b, dict))
+            m = {"role": "user", "content": [{"type": "text", "text": _REMINDER.format(text)}]}
+        out.append(m)
+    return {**body, "messages": out}
 
 
 def chat_messages(req: CountTokensRequest) -> list[dict[str, Any]]:
@@ -192,16 +243,50 @@ def to_chat(req: MessagesRequest) -> ChatRequest:
             if not parallel:
                 body["parallel_tool_calls"] = False
     for name, value in (("temperature", req.temperature), ("top_p", req.top_p), ("top_k", req.top_k),
-                        ("stop", req.stop_sequences), ("reasoning_effort", _effort(req.thinking))):
+                        ("stop", req.stop_sequences),
+                        ("reasoning_effort", _effort(req.thinking, getattr(req, "output_config", None))),
+                        ("response_format", _response_format(getattr(req, "output_config", None)))):
         if value is not None:
             body[name] = value
     user = (req.metadata or {}).get("user_id")
     if isinstance(user, str) and user:
-        body["user"] = user
+        body["user"] = user_tag(user)
     if req.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return validate(ChatRequest, body)
+
+
+def stand_in(req: MessagesRequest) -> ChatRequest:
+    """The chat request that stands for ``req`` when :func:`to_chat` cannot translate it (a server
+    tool, a PDF, a block type chat has no words for): only an entry that speaks Anthropic can serve
+    it, whole (:mod:`banjia.passthrough`), and this gives the gateway its model, output limit and a
+    prompt to count. It is never sent: every other entry refuses the request."""
+    def counted(content: Any) -> str:
+        if isinstance(content, str):
+            return content
+        # each block's JSON, without the base64 payloads (an image is not a prompt of that size)
+        return orjson.dumps([_without_data(b) for b in content or ()]).decode()
+
+    msgs: list[dict[str, Any]] = []
+    if req.system:
+        msgs.append({"role": "system", "content": counted(req.system)})
+    msgs.extend({"role": m.role, "content": counted(m.content)} for m in req.messages)
+    if req.tools:
+        tools = [t.model_dump(exclude_none=True) for t in req.tools]
+        msgs.append({"role": "system", "content": counted(tools)})
+    body: dict[str, Any] = {"model": req.model, "messages": msgs, "max_tokens": req.max_tokens}
+    if req.stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return validate(ChatRequest, body)
+
+
+def _without_data(block: Any) -> Any:
+    src = block.get("source") if isinstance(block, dict) else None
+    if isinstance(src, dict) and "data" in src and src.get("type") == "base64":
+        return {**block, "source": {**src, "data": ""}}
+    return block
 
 
 def count_tokens(req: CountTokensRequest) -> int:
@@ -312,6 +397,8 @@ class MessageEvents:
         b = self.open
         if b is None or b.kind != kind:
             b, out = self._begin(kind, start)
+        if kind == "thinking":  # signed when the block closes
+            b.parts.append(str(delta.get("thinking") or ""))
         return out + self._ev("content_block_delta", index=b.index, delta=delta)
 
     def _tool(self, tc: dict[str, Any]) -> bytes:

@@ -12,17 +12,17 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from banjia.adaptors.base import Adaptor, UpstreamRequest, UpstreamResponse
-from banjia.catalog import model_info
 from banjia.errors import APIError, UpstreamError, internal_error
 from banjia.protocol.chat import ChatRequest, chat_completion, choice
 from banjia.protocol.completions import CompletionRequest
 from banjia.protocol.embeddings import EmbeddingRequest
 from banjia.transport import DEFAULT_EGRESS, DONE_MARK, Egress, Timeouts, Transport
+from banjia.vendors import refuses_images
 
-__all__ = ["DONE", "HTTPProvider", "Provider", "collect_chat"]
+__all__ = ["DONE", "HTTPProvider", "MessagesAdaptor", "Provider", "collect_chat"]
 
 # yielded by chat_stream once the upstream has said the answer is complete
 DONE: dict[str, Any] = {"__done__": True}
@@ -40,11 +40,9 @@ class Provider(ABC):
 
     def refuses_images(self, model: str) -> bool:
         """Whether ``model`` is known to read text only (so an image sent to it would be lost).
-        A model the catalog does not know is given the benefit of the doubt: the upstream decides."""
-        if self.text_only:
-            return True
-        info = model_info(self.type, model)
-        return info is not None and "vision" not in info.capabilities
+        A model no family of its type's descriptor names is given the benefit of the doubt: the
+        upstream decides."""
+        return self.text_only or refuses_images(self.type, model)
 
     def native_completions(self, req: CompletionRequest, model: str, *, stream: bool) -> bool:
         """Whether :meth:`completions` is worth asking (else the gateway goes over chat)."""
@@ -68,11 +66,43 @@ class Provider(ABC):
     async def embeddings(self, req: EmbeddingRequest, model: str) -> tuple[list[list[float]], int]:
         """(vectors, prompt tokens)."""
 
+    # -- Anthropic's Messages API, passed through (banjia.passthrough) --------------------------
+    @property
+    def speaks_messages(self) -> bool:
+        """Whether this upstream speaks Anthropic's Messages API, so that a Messages request
+        passes through (:meth:`messages`, :meth:`messages_stream`) instead of over chat."""
+        return False
+
+    async def messages(self, body: dict[str, Any], model: str, *, beta: str | None = None) -> dict[str, Any]:
+        """The upstream's message object for the client's Messages request ``body``."""
+        raise unsupported(self.name, "Anthropic Messages requests")
+
+    async def messages_stream(
+        self, body: dict[str, Any], model: str, *, beta: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The upstream's stream events, as sent, then :data:`DONE` after ``message_stop``."""
+        if not self.speaks_messages:
+            raise unsupported(self.name, "Anthropic Messages requests")
+        yield {}  # pragma: no cover  (never reached: a provider that speaks it implements this)
+
     async def ready(self) -> bool:
         return True
 
     async def aclose(self) -> None:
         return None
+
+
+@runtime_checkable
+class MessagesAdaptor(Protocol):
+    """An adaptor whose upstream speaks Anthropic's Messages API (``adaptors.anthropic``)."""
+
+    def messages_request(
+        self, body: dict[str, Any], model: str, *, stream: bool, beta: str | None = None
+    ) -> UpstreamRequest: ...
+
+    def messages_response(self, resp: UpstreamResponse) -> dict[str, Any]: ...
+
+    def messages_event(self, data: str) -> dict[str, Any]: ...
 
 
 class HTTPProvider(Provider):
@@ -90,6 +120,7 @@ class HTTPProvider(Provider):
         self.stream_has_done = adaptor.stream_has_done
         # models whose upstream answered /completions with 404 or 405: they go over chat
         self._no_completions: set[str] = set()
+        self._messages = adaptor if isinstance(adaptor, MessagesAdaptor) else None
 
     async def fetch(self, req: UpstreamRequest) -> UpstreamResponse:
         return await self.transport.send(req, self.timeouts, self.name, self.egress)
@@ -210,6 +241,42 @@ class HTTPProvider(Provider):
                     yield DONE
                     return
                 yield orjson.loads(data)
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+
+    @property
+    def speaks_messages(self) -> bool:
+        return self._messages is not None
+
+    def _messages_adaptor(self) -> MessagesAdaptor:
+        if self._messages is None:
+            raise unsupported(self.name, "Anthropic Messages requests")
+        return self._messages
+
+    async def messages(self, body: dict[str, Any], model: str, *, beta: str | None = None) -> dict[str, Any]:
+        a = self._messages_adaptor()
+        with _building(self.name):
+            up = a.messages_request(body, model, stream=False, beta=beta)
+        resp = await self._send_ok(up)
+        return a.messages_response(resp)
+
+    async def messages_stream(
+        self, body: dict[str, Any], model: str, *, beta: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        a = self._messages_adaptor()
+        with _building(self.name):
+            up = a.messages_request(body, model, stream=True, beta=beta)
+        opened = await self.transport.open_stream(up, self.timeouts, self.name, self.egress)
+        if opened.status >= 300:
+            raise self._error(opened.status, opened.body or b"", opened.headers)
+        events = opened.events()
+        try:
+            async for data in events:
+                ev = a.messages_event(data)  # an error event raises
+                yield ev
+                if ev.get("type") == "message_stop":
+                    yield DONE  # complete; a stream that ends without it was cut
+                    return
         finally:
             await events.aclose()  # type: ignore[attr-defined]
 

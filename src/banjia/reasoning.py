@@ -12,7 +12,11 @@ Per vendor (its descriptor's ``Thinking.replay`` / ``Thinking.unknown``, :mod:`b
   itself is forwarded unchanged, never doubled;
 - when the store does not know it (expired, or another gateway served that turn) the vendor gets
   what it accepts instead: thinking switched off for that turn (DeepSeek, Zhipu) or an empty
-  ``reasoning_content`` (Moonshot);
+  ``reasoning_content`` (Moonshot), or the turn as it is (MiniMax, which loses that chain of
+  thought but refuses nothing); a model family whose rule differs (``Thinking.unknown_by_family``:
+  Kimi K2.5/K2.6 switch thinking off) gets its own from the adaptor, which knows the model;
+- MiniMax carries reasoning in ``reasoning_details``: its adaptor turns the history's
+  ``reasoning_content`` into that field and its answers back into ``reasoning_content``;
 - every other vendor gets ``reasoning_content`` removed from the history, so a fallback chain
   that mixes thinking and non-thinking vendors never hands one vendor's fields to another.
 
@@ -110,6 +114,29 @@ class ReasoningStore:
             if v is not None:
                 return v.decode() if isinstance(v, bytes) else str(v)
         return None
+
+    # The signature an Anthropic-speaking upstream gave the reasoning (its thinking block's) is
+    # kept beside it, under the same calls marked: thinking goes back to such an upstream only
+    # with it (banjia.passthrough.signed_history).
+    _SIGNED = "\x1esignature\x1e"
+
+    async def put_signed(
+        self, scope: str, call_ids: Iterable[str], reasoning: str, signature: str | None
+    ) -> None:
+        """:meth:`put`, and the reasoning's ``signature`` beside it when there is one."""
+        ids = [c for c in call_ids if c]
+        await self.put(scope, ids, reasoning)
+        if signature and reasoning:
+            await self.put(scope, [self._SIGNED + c for c in ids], signature)
+
+    async def get_signed(self, scope: str, call_ids: Sequence[str]) -> tuple[str, str] | None:
+        """(reasoning, signature) served with any of these calls, or None unless both are known."""
+        ids = [c for c in call_ids if c]
+        signature = await self.get(scope, [self._SIGNED + c for c in ids])
+        if signature is None:
+            return None
+        reasoning = await self.get(scope, ids)
+        return None if reasoning is None else (reasoning, signature)
 
     async def aclose(self) -> None:
         if self.redis is not None:

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 import anyio
 
 from banjia.errors import UpstreamError
-from banjia.protocol.chat import chunk, delta_choice
+from banjia.protocol.chat import chunk
 from banjia.providers import DONE
 
 __all__ = [
@@ -192,12 +192,15 @@ class ChatStreamNormalizer:
         return out
 
     def _chunk(self, index: int, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
-        return chunk(
-            id=self.id,
-            model=self.model,
-            created=self.created,
-            choices=[delta_choice(index, delta, finish)],
-        )
+        # chunk(…, choices=[delta_choice(…)]) written out: this runs for every piece of every stream
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "system_fingerprint": None,
+            "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
 
 
 class CompletionRelay:
@@ -311,7 +314,7 @@ class GatewayStream:
         first: list[dict[str, Any]],
         done: bool,
         owner: StreamOwner,
-        kind: Literal["chat", "completion"] = "chat",
+        kind: Literal["chat", "completion", "messages"] = "chat",
     ) -> None:
         self.kind = kind
         self.shaper = shaper

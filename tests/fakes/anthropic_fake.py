@@ -15,15 +15,29 @@ https://docs.anthropic.com/en/api/errors):
   (``message_start``, ``ping``, per block ``content_block_start``/``_delta``/``_stop``,
   ``message_delta``, ``message_stop``).
 
+Thinking is signed as Anthropic signs it: each thinking block the fake produces carries a
+signature (an HMAC of its text under the fake's secret), and a thinking block sent back in an
+assistant turn must carry the signature of its text, or the request is refused with 400
+``invalid_request_error``; ``redacted_thinking`` must carry data the fake produced. With thinking
+enabled, a tool loop in progress (tool results in the last user turn) needs its assistant turn to
+start with a thinking block, as Anthropic requires
+(https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#preserving-thinking-blocks).
+
 The model ``claude-echo`` answers ``"echo: " + last user text`` (or the last tool result's text);
 with tools and "weather" in the question it calls ``get_weather`` with ``{"city": "Beijing"}``;
 with thinking enabled a thinking block comes first. Modes are ``#words`` in the last user text:
 ``#overloaded`` (529), ``#ratelimit`` (429), ``#midstream`` (an ``error`` event after the first
-text delta). A request with a system prompt reports 3 cache-read tokens. Tokens are words.
+text delta), ``#cut`` (the stream ends after the first text delta, without an error or
+``message_stop``), ``#early`` (an ``error`` event right after ``message_start``), ``#redacted`` (with
+thinking: a ``redacted_thinking`` block after the thinking). A request with a system prompt reports
+3 cache-read tokens. Tokens are words. ``state.requests`` holds every body received, as received.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +50,16 @@ VERSION = "2023-06-01"
 TOOL_INPUT = {"city": "Beijing"}
 _BLOCKS = {"user": {"text", "image", "document", "tool_result"},
            "assistant": {"text", "thinking", "redacted_thinking", "tool_use"}}
+_SECRET = b"the fake's signing key"
+THINKING = "thinking about it"
+
+
+def sign(thinking: str) -> str:
+    """The signature the fake gives a thinking block with this text."""
+    return base64.b64encode(hmac.new(_SECRET, thinking.encode(), hashlib.sha256).digest()).decode()
+
+
+REDACTED = "redacted:" + sign("the redacted part")  # the data of the fake's redacted_thinking
 
 
 @dataclass
@@ -94,7 +118,8 @@ class FakeAnthropic:
                 "id": mid, "type": "message", "role": "assistant", "model": body["model"],
                 "content": content, "stop_reason": stop, "stop_sequence": None, "usage": usage,
             })
-        return await self._stream(request, body, mid, content, stop, usage, cut="#midstream" in last)
+        return await self._stream(request, body, mid, content, stop, usage, cut="#midstream" in last,
+                                  drop="#cut" in last, early="#early" in last)
 
     def _validate(self, body: Any) -> None:
         def bad(message: str) -> Invalid:
@@ -118,9 +143,14 @@ class FakeAnthropic:
                 continue
             if not isinstance(content, list) or not content:
                 raise bad(f"messages.{i}.content: expected a string or a non-empty list")
-            for b in content:
+            for j, b in enumerate(content):
                 if b.get("type") not in _BLOCKS.get(m.get("role"), set()):
                     raise bad(f"messages.{i}.content: unexpected block type {b.get('type')!r}")
+                if b.get("type") == "thinking" and not hmac.compare_digest(
+                        str(b.get("signature") or ""), sign(str(b.get("thinking") or ""))):
+                    raise bad(f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block")
+                if b.get("type") == "redacted_thinking" and b.get("data") != REDACTED:
+                    raise bad(f"messages.{i}.content.{j}: Invalid `data` in `redacted_thinking` block")
                 if b.get("type") == "tool_use" and not isinstance(b.get("input"), dict):
                     raise bad(f"messages.{i}.content: tool_use.input must be an object")
                 if b.get("type") == "image" and b.get("source", {}).get("type") not in ("base64", "url"):
@@ -134,7 +164,8 @@ class FakeAnthropic:
             ):
                 raise bad("system: expected a string or a list of text blocks")
         for t in body.get("tools") or ():
-            if not t.get("name") or not isinstance(t.get("input_schema"), dict):
+            server = t.get("type") not in (None, "custom")  # a server tool (web_search_…): no schema
+            if not t.get("name") or not (server or isinstance(t.get("input_schema"), dict)):
                 raise bad("tools: each tool needs a name and an input_schema")
         tc = body.get("tool_choice")
         if tc is not None and tc.get("type") not in ("auto", "any", "tool", "none"):
@@ -144,13 +175,21 @@ class FakeAnthropic:
             budget = thinking.get("budget_tokens")
             if not isinstance(budget, int) or budget < 1024 or budget >= mt:
                 raise bad("thinking.budget_tokens: must be ≥ 1024 and less than max_tokens")
+            if tc is not None and tc.get("type") in ("any", "tool"):
+                raise bad("Thinking may not be enabled when tool_choice forces tool use.")
+            turn = _open_tool_turn(msgs)
+            if turn is not None and (not isinstance(turn, list) or turn[0].get("type") not in (
+                    "thinking", "redacted_thinking")):
+                raise bad(f"messages.{len(msgs) - 2}.content.0.type: Expected `thinking` or "
+                          "`redacted_thinking`, but found another block. When `thinking` is enabled, "
+                          "a final `assistant` message must start with a thinking block.")
         temperature = body.get("temperature")
         if temperature is not None and not 0 <= temperature <= 1:
             raise bad("temperature: must be between 0 and 1")
 
     async def _stream(self, request: web.Request, body: dict[str, Any], mid: str,
                       content: list[dict[str, Any]], stop: str, usage: dict[str, Any],
-                      *, cut: bool) -> web.StreamResponse:
+                      *, cut: bool, drop: bool, early: bool) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)
 
@@ -162,6 +201,10 @@ class FakeAnthropic:
             "id": mid, "type": "message", "role": "assistant", "model": body["model"], "content": [],
             "stop_reason": None, "stop_sequence": None, "usage": start_usage}})
         await send("ping", {})
+        if early:
+            await send("error", {"error": {"type": "overloaded_error", "message": "Overloaded"}})
+            await resp.write_eof()
+            return resp
         for i, block in enumerate(content):
             kind = block["type"]
             if kind == "text":
@@ -175,6 +218,9 @@ class FakeAnthropic:
                         await send("error", {"error": {"type": "overloaded_error", "message": "Overloaded"}})
                         await resp.write_eof()
                         return resp
+                    if drop:  # the connection ends: no error, no message_stop
+                        await resp.write_eof()
+                        return resp
             elif kind == "thinking":
                 await send("content_block_start", {"index": i, "content_block": {
                     "type": "thinking", "thinking": "", "signature": ""}})
@@ -182,6 +228,8 @@ class FakeAnthropic:
                     "type": "thinking_delta", "thinking": block["thinking"]}})
                 await send("content_block_delta", {"index": i, "delta": {
                     "type": "signature_delta", "signature": block["signature"]}})
+            elif kind == "redacted_thinking":
+                await send("content_block_start", {"index": i, "content_block": block})
             else:
                 await send("content_block_start", {"index": i, "content_block": {
                     "type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}})
@@ -212,10 +260,20 @@ def _last_user_text(msgs: list[dict[str, Any]]) -> str:
     return _text_of(content)
 
 
+def _open_tool_turn(msgs: list[dict[str, Any]]) -> Any:
+    """The content of the assistant turn whose tool results are the last user turn, or None."""
+    last = msgs[-1].get("content")
+    if len(msgs) < 2 or not isinstance(last, list) or not any(b.get("type") == "tool_result" for b in last):
+        return None
+    return msgs[-2].get("content")
+
+
 def _answer(body: dict[str, Any], last: str) -> tuple[list[dict[str, Any]], str]:
     content: list[dict[str, Any]] = []
     if (body.get("thinking") or {}).get("type") == "enabled":
-        content.append({"type": "thinking", "thinking": "thinking about it", "signature": "sig-fake"})
+        content.append({"type": "thinking", "thinking": THINKING, "signature": sign(THINKING)})
+        if "#redacted" in last:
+            content.append({"type": "redacted_thinking", "data": REDACTED})
     last_blocks = body["messages"][-1].get("content")
     answered_tool = isinstance(last_blocks, list) and any(b.get("type") == "tool_result" for b in last_blocks)
     choice = (body.get("tool_choice") or {}).get("type")

@@ -250,3 +250,62 @@ def test_images_become_base64_or_url_image_blocks() -> None:
     blocks = _body("http://x", messages=[{"role": "user", "content": content}])["messages"][0]["content"]
     assert blocks[1]["source"] == {"type": "base64", "media_type": "image/png", "data": "AAAA"}
     assert blocks[2]["source"] == {"type": "url", "url": "https://example.com/a.jpg"}
+
+
+def _tool_loop(**assistant: Any) -> list[dict[str, Any]]:
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+    return [{"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [call], **assistant},
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}]
+
+
+def test_thinking_goes_back_only_with_the_upstreams_signature() -> None:
+    signed = _body("http://x", reasoning_effort="low", max_tokens=8000, tools=[WEATHER],
+                   messages=_tool_loop(reasoning_content="hmm", reasoning_signature="sig"))
+    assert signed["messages"][1]["content"][0] == {"type": "thinking", "thinking": "hmm", "signature": "sig"}
+    assert signed["thinking"]["type"] == "enabled"
+    # unsigned thinking would be refused, and an open tool loop without it cannot think this turn
+    unsigned = _body("http://x", reasoning_effort="low", max_tokens=8000, tools=[WEATHER],
+                     messages=_tool_loop(reasoning_content="hmm"))
+    assert [b["type"] for b in unsigned["messages"][1]["content"]] == ["tool_use"]
+    assert "thinking" not in unsigned
+
+
+def _passed(base_url: str, body: dict[str, Any]) -> dict[str, Any]:
+    a = AnthropicAdaptor("p", no_fetch, base_url=base_url, api_key="k")
+    up = a.messages_request(body, "up-model", stream=False, beta="b1")
+    assert up.headers["anthropic-beta"] == "b1" and up.headers["x-api-key"] == "k"
+    out: dict[str, Any] = json.loads(up.body)
+    return out
+
+
+def test_passthrough_changes_the_model_and_the_vendors_quirks_only() -> None:
+    body: dict[str, Any] = {
+        "model": "client-name", "max_tokens": 4000, "unknown": {"x": 1},
+        "system": [{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}},
+                   {"type": "text", "text": "b"}],
+        "thinking": {"type": "enabled", "budget_tokens": 2000},
+        "tools": [CLAUDE_WEATHER], "tool_choice": {"type": "tool", "name": "get_weather"},
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    assert _passed("https://open.bigmodel.cn/api/anthropic", body) == {**body, "model": "up-model"}
+    assert _passed("https://api.deepseek.com/anthropic", body)["system"] == "a\n\nb"
+    kimi = _passed("https://api.moonshot.cn/anthropic", body)  # forced tool call: thinking goes
+    assert "thinking" not in kimi and kimi["tool_choice"] == body["tool_choice"]
+    auto = {**body, "tool_choice": {"type": "auto"}}
+    assert "thinking" in _passed("https://api.moonshot.cn/anthropic", auto)
+
+
+def test_passthrough_leaves_out_thinking_banjia_signed_and_then_thinking_in_an_open_tool_loop() -> None:
+    own = {"type": "thinking", "thinking": "t", "signature": "banjia-00"}
+    use = {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}
+    body: dict[str, Any] = {
+        "model": "m", "max_tokens": 4000, "thinking": {"type": "enabled", "budget_tokens": 2000},
+        "messages": [{"role": "user", "content": "weather?"}, {"role": "assistant", "content": [own, use]},
+                     {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1"}]}],
+    }
+    out = _passed("http://x", body)
+    assert out["messages"][1]["content"] == [use] and "thinking" not in out
+    signed = {**own, "signature": "upstream-signed"}
+    body["messages"][1] = {"role": "assistant", "content": [signed, use]}
+    assert _passed("http://x", body) == {**body, "model": "up-model"}

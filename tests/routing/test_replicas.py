@@ -21,7 +21,7 @@ from tests.fakes.openai_fake import FakeOpenAI
 from tests.harness import Gateway
 from tests.routing.conftest import FAST, USER, config, eventually, metric, prefix
 
-COOLDOWN = 0.6
+COOLDOWN = 1.5  # long enough that a loaded machine does not reach half-open between two asserts
 INTERVAL = 0.3  # health probes
 
 

@@ -8,6 +8,15 @@ object and the stream's events become chat. References:
 https://docs.anthropic.com/en/api/messages, https://docs.anthropic.com/en/docs/build-with-claude/streaming,
 https://docs.anthropic.com/en/api/errors.
 
+An Anthropic request from banjia's own ``/v1/messages`` is not translated at all: it passes through
+(:meth:`AnthropicAdaptor.messages_request`, :mod:`banjia.passthrough`) with only the model name, the
+credentials and the descriptor's quirks applied.
+
+Thinking on the translated path: Anthropic signs each thinking block and refuses a tool-call
+follow-up whose thinking comes back without its signature, so an answer's signature rides in the
+chat message as :data:`SIGNATURE` (the gateway keeps it in the replay store, beside the reasoning,
+and never shows it to clients) and comes back the same way on the next turn.
+
 The key goes in ``x-api-key`` (Anthropic's own header) unless the config sets ``auth: bearer``.
 Vendor quirks are the ``anthropic`` descriptor's (:mod:`banjia.vendors.table`).
 """
@@ -41,11 +50,18 @@ if TYPE_CHECKING:
     from banjia.providers import Provider
     from banjia.transport import Transport
 
-__all__ = ["SPEC", "AnthropicAdaptor"]
+__all__ = ["SIGNATURE", "SPEC", "AnthropicAdaptor", "chat_completion", "chat_usage"]
 
 VERSION = "2023-06-01"  # the anthropic-version every current SDK sends
 DEFAULT_MAX_TOKENS = 4096
 _TOOL_ERROR = "[tool error] "  # how banjia's Messages surface marks an is_error tool result in chat
+# the chat message field (banjia's own, between the gateway and this adaptor) that carries the
+# signature of the turn's one thinking block
+SIGNATURE = "reasoning_signature"
+# the signatures banjia.messages gives reasoning an OpenAI-dialect upstream produced: no Anthropic
+# upstream can verify them
+_OWN_SIGNATURE = "banjia-"
+_FORCED = ("any", "tool")  # the tool_choice types that force a tool call
 
 FINISH = {
     "end_turn": "stop",
@@ -119,9 +135,11 @@ def _user_blocks(provider: str, content: Any) -> list[dict[str, Any]]:
 def _assistant_blocks(m: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     calls = m.get("tool_calls") or []
-    # reasoning must come back with a tool-call turn (thinking vendors refuse the follow-up else)
-    if calls and m.get("reasoning_content"):
-        out.append({"type": "thinking", "thinking": str(m["reasoning_content"]), "signature": ""})
+    # reasoning must come back with a tool-call turn, and with the signature the upstream gave it:
+    # unsigned thinking is refused (400), so without one it is left out (see _thinking_allowed)
+    sig = m.get(SIGNATURE)
+    if calls and m.get("reasoning_content") and isinstance(sig, str) and sig:
+        out.append({"type": "thinking", "thinking": str(m["reasoning_content"]), "signature": sig})
     text = _text(m.get("content"))
     if text:
         out.append({"type": "text", "text": text})
@@ -189,6 +207,61 @@ def _tool_choice(choice: Any, parallel: bool | None) -> dict[str, Any] | None:
     return out
 
 
+def _open_tool_turn(turns: list[Any]) -> dict[str, Any] | None:
+    """The assistant turn of a tool loop still in progress (its tool results are the last user
+    turn), or None."""
+    if len(turns) < 2 or not all(isinstance(t, dict) for t in turns[-2:]):
+        return None
+    last: dict[str, Any] = turns[-1]
+    prev: dict[str, Any] = turns[-2]
+    content = last.get("content")
+    if last.get("role") != "user" or prev.get("role") != "assistant" or not isinstance(content, list):
+        return None
+    if not any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content):
+        return None
+    return prev
+
+
+def _thinking_allowed(turns: list[Any]) -> bool:
+    """Whether thinking may be enabled for these turns: with thinking on, Anthropic refuses a tool
+    loop in progress whose assistant turn does not start with a (signed) thinking block
+    (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#preserving-thinking-blocks).
+    Such a turn goes without thinking; the next one may think again."""
+    turn = _open_tool_turn(turns)
+    if turn is None:
+        return True
+    content = turn.get("content")
+    if not isinstance(content, list) or not content:
+        return False
+    first = content[0]
+    return isinstance(first, dict) and first.get("type") in ("thinking", "redacted_thinking")
+
+
+def _without_own_thinking(messages: list[Any]) -> list[Any] | None:
+    """``messages`` without the thinking blocks banjia signed itself (reasoning an OpenAI-dialect
+    entry of the chain produced on an earlier turn), or None when there are none. An Anthropic
+    upstream cannot verify those signatures and would refuse the whole request."""
+    def own(b: Any) -> bool:
+        return (isinstance(b, dict) and b.get("type") == "thinking"
+                and str(b.get("signature") or "").startswith(_OWN_SIGNATURE))
+
+    if not any(isinstance(m, dict) and isinstance(m.get("content"), list) and any(map(own, m["content"]))
+               for m in messages):
+        return None
+    out: list[Any] = []
+    for m in messages:
+        if isinstance(m, dict) and isinstance(m.get("content"), list) and any(map(own, m["content"])):
+            kept = [b for b in m["content"] if not own(b)]
+            # a turn that was nothing but banjia's thinking stays (turns must alternate)
+            m = {**m, "content": kept or m["content"]}
+        out.append(m)
+    return out
+
+
+def _system_text(system: list[Any]) -> str:
+    return "\n\n".join(str(b.get("text") or "") for b in system if isinstance(b, dict))
+
+
 class AnthropicAdaptor(Adaptor):
     stream_has_done = False  # the stream ends with message_stop and the connection
 
@@ -201,7 +274,9 @@ class AnthropicAdaptor(Adaptor):
         self.bearer = bearer
         self.error_table = ERRORS
         host = urlsplit(self.base_url).hostname or ""
-        self.join_system = host in DESCRIPTORS["anthropic"].join_system_hosts
+        d = DESCRIPTORS["anthropic"]
+        self.join_system = host in d.join_system_hosts
+        self.no_forced_tool_thinking = host in d.no_forced_tool_thinking_hosts
 
     def headers(self) -> dict[str, str]:
         h = {"Content-Type": "application/json", "Accept": "application/json", "anthropic-version": VERSION}
@@ -260,9 +335,10 @@ class AnthropicAdaptor(Adaptor):
         elif isinstance(effort, str) and effort in _BUDGETS:
             # the budget must stay below max_tokens; too small a room for thinking: none is asked
             # for. A forced tool call cannot think (Anthropic allows only auto/none with thinking).
+            # A tool loop whose last turn came back without signed thinking cannot think either.
             budget = min(_BUDGETS[effort], max_tokens - 1)
-            forced = (body.get("tool_choice") or {}).get("type") in ("any", "tool")
-            if budget >= _MIN_BUDGET and not forced:
+            forced = (body.get("tool_choice") or {}).get("type") in _FORCED
+            if budget >= _MIN_BUDGET and not forced and _thinking_allowed(turns):
                 body["thinking"] = {"type": "enabled", "budget_tokens": budget}
                 # thinking refuses a temperature other than 1 and top_k: the vendor's defaults apply
                 body.pop("temperature", None)
@@ -274,6 +350,57 @@ class AnthropicAdaptor(Adaptor):
     async def chat_request(self, req: ChatRequest, model: str, *, stream: bool) -> UpstreamRequest:
         body = self.messages_body(req, model, stream=stream)
         return UpstreamRequest(self.base_url + "/v1/messages", orjson.dumps(body), self.headers())
+
+    # -- passthrough: an Anthropic request from banjia's /v1/messages -----------------------------
+    def messages_request(
+        self, body: dict[str, Any], model: str, *, stream: bool, beta: str | None = None
+    ) -> UpstreamRequest:
+        """The client's Messages request ``body`` for ``model``: as sent (cache_control, thinking
+        blocks and their signatures, metadata, fields banjia does not know), with the upstream's
+        model name, banjia's credentials, the client's ``anthropic-beta`` header, and no more
+        than the vendor's quirks (:meth:`passthrough_body`)."""
+        headers = self.headers()
+        if beta:
+            headers["anthropic-beta"] = beta
+        out = self.passthrough_body(body, model, stream=stream)
+        return UpstreamRequest(self.base_url + "/v1/messages", orjson.dumps(out), headers)
+
+    def passthrough_body(self, body: dict[str, Any], model: str, *, stream: bool) -> dict[str, Any]:
+        out = {**body, "model": model}
+        if bool(out.get("stream")) != stream:
+            out["stream"] = stream
+        system = out.get("system")
+        if self.join_system and isinstance(system, list):
+            out["system"] = _system_text(system)  # DeepSeek refuses an array (cache_control goes)
+        thinking = out.get("thinking")
+        thinks = isinstance(thinking, dict) and thinking.get("type") == "enabled"
+        messages = out.get("messages")
+        kept = _without_own_thinking(messages) if isinstance(messages, list) else None
+        if kept is not None:
+            out["messages"] = kept
+            if thinks and not _thinking_allowed(kept):
+                del out["thinking"]  # the tool loop's thinking was banjia's: this turn goes without
+                thinks = False
+        choice = out.get("tool_choice")
+        forced = isinstance(choice, dict) and choice.get("type") in _FORCED
+        if thinks and forced and self.no_forced_tool_thinking:
+            # These vendors refuse a forced tool call while thinking (Anthropic: "Thinking may not
+            # be enabled when tool_choice forces tool use",
+            # https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#extended-thinking-with-tool-use;
+            # Kimi: "tool_choice 'required' is incompatible with thinking enabled",
+            # https://github.com/AstrBotDevs/AstrBot/pull/7825). The forced call is what the
+            # client's code waits for, the thinking only helps: thinking goes, as on the
+            # translated path (messages_body).
+            del out["thinking"]
+        return out
+
+    def messages_response(self, resp: UpstreamResponse) -> dict[str, Any]:
+        """A successful upstream body: the message object, as the upstream sent it."""
+        return self._object(resp.body, "a body")
+
+    def messages_event(self, data: str) -> dict[str, Any]:
+        """One stream event, as the upstream sent it; an ``error`` event raises."""
+        return self._object(data, "a stream event")
 
     # -- responses ----------------------------------------------------------------------------
     def _object(self, raw: bytes | str, what: str) -> dict[str, Any]:
@@ -289,38 +416,51 @@ class AnthropicAdaptor(Adaptor):
         return data
 
     def chat_response(self, resp: UpstreamResponse, model: str, req: ChatRequest) -> dict[str, Any]:
-        data = self._object(resp.body, "a body")
-        texts, reasoning, calls = [], [], []
-        for b in data.get("content") or ():
-            kind = b.get("type")
-            if kind == "text":
-                texts.append(str(b.get("text") or ""))
-            elif kind == "thinking":
-                reasoning.append(str(b.get("thinking") or ""))
-            elif kind == "tool_use":
-                calls.append({"id": str(b.get("id")), "type": "function",
-                              "function": {"name": str(b.get("name")),
-                                           "arguments": orjson.dumps(b.get("input") or {}).decode()}})
-        msg: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None, "refusal": None}
-        if reasoning:
-            msg["reasoning_content"] = "".join(reasoning)
-        if calls:
-            msg["tool_calls"] = calls
-        finish = FINISH.get(str(data.get("stop_reason")), "stop")
-        if calls and finish == "stop":
-            finish = "tool_calls"
-        return {
-            "id": "chatcmpl-" + str(data.get("id") or time.time_ns()),
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": model,
-            "system_fingerprint": None,
-            "choices": [{"index": 0, "message": msg, "finish_reason": finish, "logprobs": None}],
-            "usage": chat_usage(data.get("usage")),
-        }
+        return chat_completion(self._object(resp.body, "a body"), model)
 
     def chat_stream(self, req: ChatRequest, model: str) -> StreamTranslator:
         return _MessageStream(self)
+
+
+def chat_completion(data: dict[str, Any], model: str) -> dict[str, Any]:
+    """A message object → a ``chat.completion``; the signature of its thinking rides in the
+    message as :data:`SIGNATURE` when one thinking block holds all of it (the gateway takes it
+    out before the client sees the answer)."""
+    texts, reasoning, calls, signatures = [], [], [], []
+    for b in data.get("content") or ():
+        if not isinstance(b, dict):
+            continue
+        kind = b.get("type")
+        if kind == "text":
+            texts.append(str(b.get("text") or ""))
+        elif kind == "thinking":
+            reasoning.append(str(b.get("thinking") or ""))
+            signatures.append(str(b.get("signature") or ""))
+        elif kind == "redacted_thinking":
+            signatures.append("")  # chat has no words for it: the turn's thinking cannot go back whole
+        elif kind == "tool_use":
+            calls.append({"id": str(b.get("id")), "type": "function",
+                          "function": {"name": str(b.get("name")),
+                                       "arguments": orjson.dumps(b.get("input") or {}).decode()}})
+    msg: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None, "refusal": None}
+    if reasoning:
+        msg["reasoning_content"] = "".join(reasoning)
+        if len(signatures) == 1 and signatures[0]:
+            msg[SIGNATURE] = signatures[0]
+    if calls:
+        msg["tool_calls"] = calls
+    finish = FINISH.get(str(data.get("stop_reason")), "stop")
+    if calls and finish == "stop":
+        finish = "tool_calls"
+    return {
+        "id": "chatcmpl-" + str(data.get("id") or time.time_ns()),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": None,
+        "choices": [{"index": 0, "message": msg, "finish_reason": finish, "logprobs": None}],
+        "usage": chat_usage(data.get("usage")),
+    }
 
 
 def chat_usage(u: Any, into: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -348,14 +488,17 @@ def chat_usage(u: Any, into: dict[str, Any] | None = None) -> dict[str, Any]:
 
 class _MessageStream(StreamTranslator):
     """Anthropic's stream events → chat chunk fragments. Tool calls are numbered in the order
-    their blocks start; the usage of ``message_start`` and ``message_delta`` is combined."""
+    their blocks start; the usage of ``message_start`` and ``message_delta`` is combined. The
+    signature of the answer's one thinking block comes as a fragment of its own,
+    ``{SIGNATURE: …}``, before the finish (the gateway keeps it; clients never see it)."""
 
-    __slots__ = ("a", "tools", "usage")
+    __slots__ = ("a", "signatures", "tools", "usage")
 
     def __init__(self, adaptor: AnthropicAdaptor) -> None:
         self.a = adaptor
         self.tools: dict[int, int] = {}  # content block index → tool call index
         self.usage: dict[str, Any] = {}
+        self.signatures: list[str] = []  # per thinking block ("" for a redacted one)
 
     def _raw_usage(self, u: Any) -> None:
         if isinstance(u, dict):
@@ -376,6 +519,10 @@ class _MessageStream(StreamTranslator):
                                         "function": {"name": str(block.get("name")), "arguments": ""}}]
             elif block.get("type") == "text" and block.get("text"):
                 delta["content"] = str(block["text"])
+            elif block.get("type") == "thinking":
+                self.signatures.append(str(block.get("signature") or ""))
+            elif block.get("type") == "redacted_thinking":
+                self.signatures.append("")
         elif kind == "content_block_delta":
             d, index = ev.get("delta") or {}, int(ev.get("index") or 0)
             if d.get("type") == "text_delta":
@@ -385,13 +532,18 @@ class _MessageStream(StreamTranslator):
             elif d.get("type") == "input_json_delta" and index in self.tools and d.get("partial_json"):
                 delta["tool_calls"] = [{"index": self.tools[index],
                                         "function": {"arguments": str(d["partial_json"])}}]
+            elif d.get("type") == "signature_delta" and self.signatures:
+                self.signatures[-1] += str(d.get("signature") or "")
         elif kind == "message_delta":
             self._raw_usage(ev.get("usage"))
             reason = (ev.get("delta") or {}).get("stop_reason")
             finish = FINISH.get(str(reason), "stop")
             if self.tools and finish == "stop":
                 finish = "tool_calls"
-            return [{"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]},
+            out: list[dict[str, Any]] = []
+            if len(self.signatures) == 1 and self.signatures[0]:
+                out.append({SIGNATURE: self.signatures[0]})
+            return [*out, {"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]},
                     {"choices": [], "usage": chat_usage(self.usage)}]
         if not delta:
             return []  # ping, content_block_stop, message_stop, signature deltas

@@ -1,32 +1,44 @@
 """The Anthropic routes: ``POST /v1/messages`` and ``POST /v1/messages/count_tokens``.
 
 The key comes from ``x-api-key`` (Anthropic's SDKs, Claude Code) or a bearer token; the
-``anthropic-version`` and ``anthropic-beta`` headers are accepted and need nothing from banjia.
-Every error, before or after the gateway, is answered in Anthropic's envelope.
+``anthropic-version`` and ``anthropic-beta`` headers are accepted (the beta header is passed on to
+an upstream that speaks Anthropic). Every error, before or after the gateway, is answered in
+Anthropic's envelope.
+
+The gateway gets both the chat form of the request (for entries that speak OpenAI's dialect or a
+native protocol) and the client's body (:class:`~banjia.passthrough.MessagesCall`) for entries that
+speak Anthropic, which pass it through: their answer comes back as they sent it, with ``model`` the
+name the client asked for (:data:`~banjia.passthrough.MESSAGE`, a stream of ``kind`` "messages").
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
+import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from banjia.context import KeyInfo, RequestContext
 from banjia.errors import APIError
-from banjia.messages import MessageEvents, count_tokens, from_chat, to_chat
+from banjia.messages import MessageEvents, count_tokens, fold_system_turns, from_chat, stand_in, to_chat
+from banjia.passthrough import MESSAGE, MessagesCall
 from banjia.protocol._base import parse_body, validate
 from banjia.protocol.anthropic import CountTokensRequest, MessagesRequest, error_body, error_status
 from banjia.runtime import Runtime
 from banjia.server.auth import authenticate, bearer
 from banjia.server.http import json_response
 from banjia.server.routes import check_edge, refused, sse_response, until_gone, upstream_headers
+from banjia.sse import encode_event
 from banjia.streaming import End, Failed, GatewayStream
 
 __all__ = ["routes"]
 
 _NO_KEY = "You didn't provide an API key. Send it in the x-api-key header (or as a bearer token)."
+_EVENT_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # what may stand on an SSE ``event:`` line
 
 
 def _anthropic_errors(
@@ -65,17 +77,59 @@ async def create_message(request: Request) -> Response:
     with refused(rt, ctx):
         body = parse_body(await request.body())
         check_edge(body)
+        body = fold_system_turns(body)
         if isinstance(body.get("model"), str):
             ctx.model = body["model"]
         req = validate(MessagesRequest, body)
-        chat = to_chat(req)
+        untranslatable: APIError | None = None
+        try:
+            chat = to_chat(req)
+        except APIError as e:  # only an entry that speaks Anthropic can serve it
+            chat, untranslatable = stand_in(req), e
+    call = MessagesCall(body, beta=_beta(request), untranslatable=untranslatable)
     mid = "msg_" + ctx.request_id
     if req.stream:
-        stream = await until_gone(request, ctx, rt.gateway.chat_stream(ctx, chat))
+        stream = await until_gone(request, ctx, rt.gateway.chat_stream(ctx, chat, anthropic=call))
+        if stream.kind == "messages":
+            return sse_response(rt, ctx, stream, _relayed(stream))
         events = MessageEvents(id=mid, model=req.model, input_tokens=ctx.prompt_tokens_estimate)
         return sse_response(rt, ctx, stream, _events(stream, events))
-    result = await until_gone(request, ctx, rt.gateway.chat(ctx, chat))
-    return json_response(from_chat(result, id=mid, model=req.model), headers=upstream_headers(ctx))
+    result = await until_gone(request, ctx, rt.gateway.chat(ctx, chat, anthropic=call))
+    message = result.get(MESSAGE)
+    answer = {**message, "model": req.model} if isinstance(message, dict) else from_chat(
+        result, id=mid, model=req.model)
+    return json_response(answer, headers=upstream_headers(ctx))
+
+
+def _beta(request: Request) -> str | None:
+    """The client's ``anthropic-beta`` header (betas it opted into), if it can go into a header."""
+    value = request.headers.get("anthropic-beta")
+    return value if value and value.isascii() and value.isprintable() else None
+
+
+async def _relayed(stream: GatewayStream) -> AsyncIterator[bytes]:
+    """A passed-through stream: each upstream event as ``event: <type>`` and its data, in the
+    upstream's order; a failure after the first byte as Anthropic's ``error`` event."""
+    dumps = orjson.dumps
+    try:
+        async for ev in stream:
+            if isinstance(ev, Failed):
+                yield _event(error_body(ev.error))
+                return
+            data = b"".join(_event(e, dumps) for e in ev.chunks)
+            if data:
+                yield data
+            if isinstance(ev, End):
+                return
+    finally:
+        await stream.aclose()
+
+
+def _event(ev: dict[str, Any], dumps: Callable[[Any], bytes] = orjson.dumps) -> bytes:
+    kind = ev.get("type")
+    if not isinstance(kind, str) or not _EVENT_NAME.fullmatch(kind):
+        return b""  # no well-formed SSE event can carry it
+    return encode_event(kind, dumps(ev))
 
 
 async def _events(stream: GatewayStream, events: MessageEvents) -> AsyncIterator[bytes]:
@@ -101,7 +155,7 @@ async def count_message_tokens(request: Request) -> Response:
     key = await _key(request, rt)
     body = parse_body(await request.body())
     check_edge(body)
-    req = validate(CountTokensRequest, body)
+    req = validate(CountTokensRequest, fold_system_turns(body))
     if not key.may_use(req.model):
         raise APIError(403, f"This API key is not allowed to use the model '{req.model}'.",
                        type="permission_error", code="model_not_allowed")

@@ -312,8 +312,19 @@ def from_chat(result: dict[str, Any], *, id: str, model: str) -> dict[str, Any]:
         content.append({"type": "tool_use", "id": call.get("id"), "name": fn.get("name"),
                         "input": _arguments(fn.get("arguments"))})
     reason = STOP_REASONS.get(str(choice.get("finish_reason")), "end_turn")
-    return message_object(id=id, model=model, content=content, stop_reason=reason, stop_sequence=None,
+    matched = _matched_stop(choice)
+    if matched is not None and reason == "end_turn":
+        reason = "stop_sequence"
+    return message_object(id=id, model=model, content=content, stop_reason=reason, stop_sequence=matched,
                           usage=message_usage(result.get("usage")))
+
+
+def _matched_stop(choice: dict[str, Any]) -> str | None:
+    """The stop sequence that ended the answer, where the upstream says which: vLLM and SGLang put
+    it in the choice's ``stop_reason`` (a token id there means an EOS-like token, not a sequence).
+    OpenAI's own API and most vendors do not say, so their answers end as ``end_turn``."""
+    matched = choice.get("stop_reason")
+    return matched if isinstance(matched, str) and matched else None
 
 
 def _arguments(raw: Any) -> dict[str, Any]:
@@ -341,6 +352,7 @@ class MessageEvents:
         self.open: _Block | None = None
         self.calls: dict[int, _Block] = {}
         self.finish: str | None = None
+        self.matched: str | None = None  # the stop sequence that ended the answer, if known
         self.usage: dict[str, Any] | None = None
 
     @staticmethod
@@ -390,6 +402,7 @@ class MessageEvents:
                 out += self._tool(tc)
             if ch.get("finish_reason"):
                 self.finish = ch["finish_reason"]
+                self.matched = _matched_stop(ch)
         return out
 
     def _delta(self, kind: str, start: dict[str, Any], delta: dict[str, Any]) -> bytes:
@@ -419,8 +432,11 @@ class MessageEvents:
     def end(self, usage: dict[str, Any] | None) -> bytes:
         u = message_usage(self.usage or usage)
         reason = STOP_REASONS.get(str(self.finish), "end_turn")
+        matched = self.matched if reason == "end_turn" else None
+        if matched is not None:
+            reason = "stop_sequence"
         return self._close() + self._ev(
-            "message_delta", delta={"stop_reason": reason, "stop_sequence": None}, usage=u
+            "message_delta", delta={"stop_reason": reason, "stop_sequence": matched}, usage=u
         ) + self._ev("message_stop")
 
     def fail(self, error: APIError, body: dict[str, Any]) -> bytes:

@@ -117,7 +117,10 @@ class ChatStreamNormalizer:
                 if ch.calls and finish == "stop":
                     finish = "tool_calls"
                 ch.finished = True
-                out.append(self._chunk(index, {}, finish))
+                c = self._chunk(index, {}, finish)
+                if isinstance(raw.get("stop_reason"), str):  # vLLM's: the stop string that matched
+                    c["choices"][0]["stop_reason"] = raw["stop_reason"]
+                out.append(c)
         return out
 
     def _tool_calls(self, ch: _Choice, deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -188,6 +188,8 @@ class FakeOpenAI:
         mode, _, arg = str(body.get("model", "")).partition(":")
         if mode == "think":
             return await self._think(request, body)
+        if mode == "vllm-stop":
+            return await self._vllm_stop(request, body)
         if mode in REASONERS:
             return await self._reasoner(request, body, mode, arg)
         failure = await self._failure(mode, arg, body)
@@ -402,6 +404,42 @@ class FakeOpenAI:
                 ],
             }
             if i == len(deltas) - 1:
+                chunk["usage"] = usage
+            await resp.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        await resp.write(b"data: [DONE]\n\n")
+        await resp.write_eof()
+        return resp
+
+    async def _vllm_stop(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        """vLLM's OpenAI server and ``stop``: the answer (the last user text) ends before the first
+        stop string it contains, ``finish_reason`` is ``stop`` and the choice's ``stop_reason`` names
+        the string that matched (https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html;
+        vLLM's ``CompletionOutput.stop_reason``); ``null`` when the answer ended on its own."""
+        messages = body.get("messages") or [{}]
+        text = str(messages[-1].get("content") or "")
+        stops = body.get("stop") or []
+        stops = [stops] if isinstance(stops, str) else list(stops)
+        hits = sorted((text.find(s), s) for s in stops if s and s in text)
+        stop_reason = hits[0][1] if hits else None
+        if hits:
+            text = text[: hits[0][0]]
+        usage = _usage(_prompt_tokens(body), len(text.split()))
+        base = {"id": "chatcmpl-vllm", "created": int(time.time()), "model": body.get("model")}
+        if not body.get("stream"):
+            choice = {"index": 0, "message": {"role": "assistant", "content": text},
+                      "finish_reason": "stop", "stop_reason": stop_reason, "logprobs": None}
+            return web.json_response(
+                {**base, "object": "chat.completion", "choices": [choice], "usage": usage})
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}, {"content": text}, {}]
+        for i, d in enumerate(deltas):
+            last = i == len(deltas) - 1
+            ch: dict[str, Any] = {"index": 0, "delta": d, "finish_reason": "stop" if last else None}
+            if last:
+                ch["stop_reason"] = stop_reason
+            chunk: dict[str, Any] = {**base, "object": "chat.completion.chunk", "choices": [ch]}
+            if last:
                 chunk["usage"] = usage
             await resp.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
         await resp.write(b"data: [DONE]\n\n")

@@ -89,3 +89,24 @@ def test_a_stream_cut_upstream_ends_with_an_error_event(gateway: Gateway) -> Non
     events = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
     assert events[-1]["type"] == "error"
     assert "message_stop" not in [e["type"] for e in events]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_stop_sequence_the_upstream_names_is_the_stop_reason(
+    claude: anthropic.Anthropic, stream: bool
+) -> None:
+    """An upstream that says which stop string matched (vLLM's ``stop_reason``) gives Anthropic's
+    ``stop_sequence`` and the string; one that ended on its own stays ``end_turn``."""
+    def ask(text: str) -> anthropic.types.Message:
+        kw = {"model": "fake/vllm-stop", "max_tokens": 50, "stop_sequences": ["STOP", "END"],
+              "messages": [{"role": "user", "content": text}]}
+        if not stream:
+            return claude.messages.create(**kw)  # type: ignore[arg-type]
+        with claude.messages.stream(**kw) as s:  # type: ignore[arg-type]
+            return s.get_final_message()
+
+    m = ask("alpha beta END gamma STOP")
+    assert m.stop_reason == "stop_sequence" and m.stop_sequence == "END"
+    assert m.content[0].type == "text" and m.content[0].text == "alpha beta "
+    m = ask("no stop here")
+    assert m.stop_reason == "end_turn" and m.stop_sequence is None

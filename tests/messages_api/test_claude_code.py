@@ -316,6 +316,18 @@ def test_count_tokens_counts_claude_codes_system_and_tools(cc_gateway: Gateway, 
     assert with_tools > bare + 5000  # 24 tools and a long system prompt are most of the prompt
 
 
+def test_count_tokens_has_a_ledger_row_and_anthropics_request_id(cc_gateway: Gateway) -> None:
+    body = claude_code_body("first_turn.json", MODELS["openai"])
+    r = httpx.post(cc_gateway.root + "/v1/messages/count_tokens",
+                   json={"model": body["model"], "messages": body["messages"]},
+                   headers=claude_code_headers(), timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.headers["request-id"] == r.headers["x-request-id"]  # where Anthropic's SDKs look
+    ledger = row(cc_gateway, r.headers["x-request-id"])
+    assert ledger["endpoint"] == "count_tokens" and ledger["status"] == 200
+    assert ledger["prompt_tokens"] == r.json()["input_tokens"] and not ledger["cost_nano_cny"]
+
+
 # -- what reaches an anthropic upstream -----------------------------------------------------------
 def test_cache_control_reaches_an_anthropic_upstream(
     cc_gateway: Gateway, anthropic_fake: FakeAnthropic

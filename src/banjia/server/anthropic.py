@@ -46,12 +46,15 @@ def _anthropic_errors(
 ) -> Callable[[Request], Awaitable[Response]]:
     async def wrapped(request: Request) -> Response:
         try:
-            return await handler(request)
+            response = await handler(request)
         except ClientDisconnect:
             raise
         except APIError as e:
             headers = {k: v for k, v in e.headers.items()}
-            return json_response(error_body(e), status=error_status(e), headers=headers)
+            response = json_response(error_body(e), status=error_status(e), headers=headers)
+        # where Anthropic's SDKs look for it (message._request_id, errors' request_id)
+        response.headers["request-id"] = request.scope["state"]["request_id"]
+        return response
 
     return wrapped
 
@@ -151,16 +154,26 @@ async def _events(stream: GatewayStream, events: MessageEvents) -> AsyncIterator
 
 @_anthropic_errors
 async def count_message_tokens(request: Request) -> Response:
+    """Counted by banjia (no upstream is asked): a ledger row like every authenticated request's,
+    with the count as its prompt tokens and no cost."""
     rt: Runtime = request.app.state.runtime
-    key = await _key(request, rt)
-    body = parse_body(await request.body())
-    check_edge(body)
-    req = validate(CountTokensRequest, fold_system_turns(body))
-    if not key.may_use(req.model):
-        raise APIError(403, f"This API key is not allowed to use the model '{req.model}'.",
-                       type="permission_error", code="model_not_allowed")
-    rt.router.route(req.model)  # 404 for a model banjia cannot serve, as /v1/messages would
-    return json_response({"input_tokens": count_tokens(req)})
+    ctx = RequestContext(request_id=request.scope["state"]["request_id"][4:], endpoint="count_tokens")
+    ctx.key = key = await _key(request, rt)
+    with refused(rt, ctx):
+        body = parse_body(await request.body())
+        check_edge(body)
+        if isinstance(body.get("model"), str):
+            ctx.model = body["model"]
+        req = validate(CountTokensRequest, fold_system_turns(body))
+        if not key.may_use(req.model):
+            raise APIError(403, f"This API key is not allowed to use the model '{req.model}'.",
+                           type="permission_error", code="model_not_allowed")
+        rt.router.route(req.model)  # 404 for a model banjia cannot serve, as /v1/messages would
+        tokens = count_tokens(req)
+    ctx.usage = {"prompt_tokens": tokens, "completion_tokens": 0, "total_tokens": tokens}
+    ctx.usage_estimated = True
+    rt.gateway.record(ctx)
+    return json_response({"input_tokens": tokens})
 
 
 routes = [

@@ -116,8 +116,9 @@ def openai_cost_cny(model: str, endpoint: str, u: Usage) -> float:
 
 
 # The Batch API's own calls (uploading a file, creating or polling a batch) cost nothing: each line
-# of a batch is billed by its own row when its answer comes back (banjia.batches)
-FREE_ENDPOINTS = frozenset({"files", "batches"})
+# of a batch is billed by its own row when its answer comes back (banjia.batches); counting a
+# Messages prompt's tokens is answered by banjia itself
+FREE_ENDPOINTS = frozenset({"files", "batches", "count_tokens"})
 
 
 def _price(ctx: RequestContext, prices: Pricer, u: Usage) -> tuple[float | None, float]:

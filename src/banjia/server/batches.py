@@ -10,24 +10,24 @@ without one is cut when it passes the limit, both with a 413 that names the limi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from banjia.batches import LIST_LIMIT, BatchService
 from banjia.context import KeyInfo, RequestContext
-from banjia.errors import APIError, bad_request
+from banjia.errors import bad_request
 from banjia.protocol._base import parse_body
 from banjia.runtime import Runtime
 from banjia.server.auth import authenticate
 from banjia.server.http import json_response
 from banjia.server.routes import check_edge, upstream_headers
+from banjia.server.uploads import read_form
 
 __all__ = ["routes"]
 
@@ -99,35 +99,10 @@ async def _serve(request: Request, endpoint: str, call: Call[T]) -> T:
 # -- files --------------------------------------------------------------------------------------
 
 
-def _too_large(limit: int, size: int | None = None) -> APIError:
-    what = f"is {size} bytes, more than" if size is not None else "is more than"
-    return APIError(413, f"The upload {what} the {limit} bytes this server accepts "
-                         "(server.max_upload_mb).", code="request_too_large")
-
-
 async def _form(request: Request, limit: int) -> tuple[str, bytes]:
     """(filename, content) of a batch file upload, read within ``limit`` bytes."""
-    ctype = request.headers.get("content-type", "")
-    if not ctype.lower().startswith("multipart/form-data"):
-        raise bad_request("A file must be sent as multipart/form-data with 'purpose' and the file in "
-                          f"'file' (got Content-Type '{ctype[:100] or 'none'}').", code="invalid_value")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit, int(declared))
-
-    async def bounded() -> AsyncGenerator[bytes, None]:
-        seen = 0
-        async for chunk in request.stream():
-            seen += len(chunk)
-            if seen > limit:
-                raise _too_large(limit)
-            yield chunk
-
-    try:
-        form = await MultiPartParser(request.headers, bounded(), max_files=2, max_fields=16).parse()
-    except MultiPartException as e:
-        raise bad_request(f"The multipart body could not be read: {e.message}",
-                          code="invalid_value") from e
+    form = await read_form(request, limit, max_files=2, max_fields=16, expected=(
+        "A file must be sent as multipart/form-data with 'purpose' and the file in 'file'"))
     try:
         purpose = form.get("purpose")
         if purpose is None:

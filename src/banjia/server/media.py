@@ -9,17 +9,16 @@ and a body without one is cut when it passes the limit; both with a 413 in OpenA
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from banjia.context import RequestContext
-from banjia.errors import APIError, bad_request
+from banjia.errors import bad_request
 from banjia.media import MediaService
 from banjia.protocol._base import parse_body, validate
 from banjia.protocol.media import (
@@ -35,6 +34,7 @@ from banjia.runtime import Runtime
 from banjia.server.auth import authenticate
 from banjia.server.http import json_response
 from banjia.server.routes import check_edge, refused, until_gone, upstream_headers
+from banjia.server.uploads import read_form
 
 __all__ = ["routes"]
 
@@ -117,41 +117,10 @@ async def rerank(request: Request) -> Response:
 # -- uploads ------------------------------------------------------------------------------------
 
 
-def _too_large(limit: int, size: int | None = None) -> APIError:
-    what = f"is {size} bytes, more than" if size is not None else "is more than"
-    return APIError(
-        413,
-        f"The upload {what} the {limit} bytes this server accepts (server.max_upload_mb).",
-        code="request_too_large",
-    )
-
-
 async def _upload(request: Request, ctx: RequestContext, limit: int) -> TranscriptionRequest:
     """The transcription form, read within ``limit`` bytes and checked."""
-    ctype = request.headers.get("content-type", "")
-    if not ctype.lower().startswith("multipart/form-data"):
-        raise bad_request(
-            "A transcription request must be sent as multipart/form-data with the audio in the "
-            f"'file' field (got Content-Type '{ctype or 'none'}').",
-            code="invalid_value",
-        )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit, int(declared))
-
-    async def bounded() -> AsyncGenerator[bytes, None]:
-        seen = 0
-        async for chunk in request.stream():
-            seen += len(chunk)
-            if seen > limit:
-                raise _too_large(limit)
-            yield chunk
-
-    parser = MultiPartParser(request.headers, bounded(), max_files=4, max_fields=32)
-    try:
-        form = await parser.parse()
-    except MultiPartException as e:
-        raise bad_request(f"The multipart body could not be read: {e.message}", code="invalid_value") from e
+    form = await read_form(request, limit, max_files=4, max_fields=32, expected=(
+        "A transcription request must be sent as multipart/form-data with the audio in the 'file' field"))
     try:
         fields = {k: v for k, v in form.multi_items() if isinstance(v, str) and k in _FIELDS}
         if isinstance(fields.get("model"), str):

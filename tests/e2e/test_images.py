@@ -76,7 +76,7 @@ def test_an_image_in_a_stream_for_the_local_model_is_a_400(client: openai.OpenAI
 
 def test_an_image_moves_on_to_an_entry_that_may_read_it(client: openai.OpenAI, fake: FakeOpenAI) -> None:
     r = client.chat.completions.create(model="local-then-vision", messages=WITH_IMAGE)
-    assert r.choices[0].message.content == "echo: what is this"
+    assert r.choices[0].message.content == "echo: what is this [image]"  # the fake saw it
     sent = fake.state.requests[-1].body["messages"][1]["content"]
     assert sent[1]["image_url"]["url"] == PIXEL  # forwarded as it was
 

@@ -248,7 +248,9 @@ class FakeAnthropic:
 def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
-    return " ".join(str(b.get("text") or "") for b in content or () if b.get("type") == "text")
+    # an image block is answered as "[image]": what a vision model saw
+    return " ".join("[image]" if b.get("type") == "image" else str(b.get("text") or "")
+                    for b in content or () if b.get("type") in ("text", "image"))
 
 
 def _last_user_text(msgs: list[dict[str, Any]]) -> str:

@@ -46,8 +46,9 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 
 def _text(content: Any) -> str:
-    if isinstance(content, list):
-        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and "text" in p)
+    if isinstance(content, list):  # an image part is answered as "[image]"
+        return " ".join("[image]" if "image" in p else str(p.get("text", ""))
+                        for p in content if isinstance(p, dict) and ("text" in p or "image" in p))
     return str(content or "")
 
 

@@ -63,8 +63,9 @@ def _last_user(body: dict[str, Any]) -> str:
     for m in reversed(body.get("messages") or []):
         if m.get("role") == "user":
             c = m.get("content")
-            if isinstance(c, list):
-                return " ".join(p.get("text", "") for p in c if isinstance(p, dict))
+            if isinstance(c, list):  # an image is answered as "[image]": what a vision model saw
+                return " ".join("[image]" if p.get("type") == "image_url" else p.get("text", "")
+                                for p in c if isinstance(p, dict))
             return str(c or "")
     return str(body.get("prompt") or "")
 
@@ -237,6 +238,14 @@ class FakeOpenAI:
             ],
             "usage": usage,
         }
+        if body.get("logprobs") is True:  # one entry per answer word, as OpenAI's logprobs.content
+            top = int(body.get("top_logprobs") or 0)
+            content = [{"token": w, "logprob": -0.25, "bytes": list(w.encode()),
+                        "top_logprobs": [{"token": w, "logprob": -0.25, "bytes": list(w.encode())}][:top]
+                        + [{"token": f"alt{k}", "logprob": -2.0 - k, "bytes": None} for k in range(top - 1)]}
+                       for w in words]
+            for ch in out["choices"]:
+                ch["logprobs"] = {"content": content, "refusal": None}
         if mode == "minimax-ok":
             out["base_resp"] = {"status_code": 0, "status_msg": "success"}
         if mode == "keepalive":

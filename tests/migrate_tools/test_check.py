@@ -21,7 +21,7 @@ RESPONSES = {"responses_basic", "responses_stream"}
 # the media probes run only on a model given for their group (tests/media/test_check_media.py)
 MEDIA = {"images_url", "images_b64_json", "speech", "transcription", "rerank"}
 # features the fake upstream itself lacks: banjia passes the request on, the fake ignores it
-FAKE_GAPS = {"stop": "the stop sequence was ignored", "logprobs": "carries no logprobs"}
+FAKE_GAPS = {"stop": "the stop sequence was ignored"}
 HAS_RESPONSES_ROUTE = importlib.util.find_spec("banjia.server.responses") is not None
 
 

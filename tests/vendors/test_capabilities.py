@@ -190,6 +190,12 @@ def _chat(c: Client, model: str, **kw: Any) -> Any:
     return c.sdk.chat.completions.create(model=model, messages=kw.pop("messages", _USER), **kw).choices
 
 
+def _logprobs(c: Client, model: str) -> Any:
+    """The logprobs the upstream sent, not merely an answer (the fake sends them only when asked)."""
+    lp = _chat(c, model, logprobs=True)[0].logprobs
+    return lp.content if lp is not None else None
+
+
 def _speech(c: Client, model: str) -> bytes:
     voice = _VOICE.get(model.split("/", 1)[0].removesuffix("-media"), "alloy")
     return c.sdk.audio.speech.create(model=model, voice=voice, input="hello there").content
@@ -233,8 +239,9 @@ CALLS: dict[str, Callable[[Client, str], object]] = {
     "json_object": lambda c, m: _chat(c, m, response_format={"type": "json_object"})[0].message.content,
     "json_schema": lambda c, m: _chat(c, m, response_format=_SCHEMA)[0].message.content,
     "n": lambda c, m: _chat(c, m, n=2)[1].message.content,
-    "logprobs": lambda c, m: _chat(c, m, logprobs=True)[0].message.content,
-    "vision": lambda c, m: _chat(c, m, messages=_IMAGE)[0].message.content,
+    "logprobs": _logprobs,
+    # the fakes answer an image they received as "[image]": the image reached the upstream
+    "vision": lambda c, m: "[image]" in (_chat(c, m, messages=_IMAGE)[0].message.content or ""),
     "embeddings": lambda c, m: c.sdk.embeddings.create(
         model=m, input="hello", encoding_format="float").data[0].embedding,
     "images": lambda c, m: c.sdk.images.generate(model=m, prompt="a kite").data,

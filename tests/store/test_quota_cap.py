@@ -112,3 +112,19 @@ async def test_an_ended_request_gives_its_quota_back_to_the_next_at_once(store: 
     await store.flush()
     after = await store.keys.get(key.id)
     assert after is not None and (after.used_tokens, after.reserved_tokens) == (300, 0)
+
+
+async def test_a_cny_quota_is_reserved_at_the_configs_price_override(store: Store) -> None:
+    """The ledger bills a provider's config ``pricing:`` override, so admission reserves at it: a
+    provider whose output costs 100 times the catalog's leaves room for a hundredth of the output."""
+    from banjia.pricing import Pricer, parse_overrides
+
+    key = await _key(store, quota_cny=0.005)
+    store.accounting.prices = Pricer(parse_overrides(
+        {"qwen/qwen-plus": {"input": 0.8, "output": 200}}, None))  # CNY per million tokens
+    ctx = ctx_for(key, prompt=1000, max_out=None)
+    ctx.provider, ctx.provider_type, ctx.upstream_model = "qwen", "dashscope", "qwen-plus"
+    await store.accounting.admit(ctx)
+    # 0.005 - 1000 * 0.8e-6 = 0.0042 CNY left for output at 200e-6 a token: 21 tokens, where
+    # the catalog's 2 per million would have allowed 2,100
+    assert ctx.output_cap == 21

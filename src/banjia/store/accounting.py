@@ -43,10 +43,7 @@ from banjia.store.journal import DeadJournal, Journal
 from banjia.store.keys import StoreKey, new_id, store_unavailable
 from banjia.store.ledger import (
     LedgerWriter,
-    Usage,
     ledger_row,
-    openai_cost_cny,
-    price_cny,
     release_where,
     settle,
 )
@@ -104,17 +101,17 @@ def _model_max_output(ctx: RequestContext) -> int:
     return DEFAULT_OUTPUT_CAP
 
 
-def _affordable(ctx: RequestContext, prompt: int, left_nano: int) -> int:
+def _affordable(ctx: RequestContext, prompt: int, left_nano: int, prices: Pricer) -> int:
     """Output tokens that ``left_nano`` still pays for after the prompt (prices are linear in
     output tokens for a given prompt and time)."""
-    base = _expected_nano(ctx, prompt, 0)
-    per_million = _expected_nano(ctx, prompt, 1_000_000) - base
+    base = _expected_nano(ctx, prompt, 0, prices)
+    per_million = _expected_nano(ctx, prompt, 1_000_000, prices) - base
     if per_million <= 0:
         return MAX_OUTPUT_TOKENS  # free output
     return max((left_nano - base) * 1_000_000 // per_million, 0)
 
 
-def _plan(ctx: RequestContext, prompt: int, row: Any) -> tuple[int, int, int] | None:
+def _plan(ctx: RequestContext, prompt: int, row: Any, prices: Pricer) -> tuple[int, int, int] | None:
     """(tokens, nano-CNY, output tokens per choice) to reserve for ``ctx`` on the key ``row``,
     or None when what is left cannot cover it."""
     m = row._mapping
@@ -130,15 +127,15 @@ def _plan(ctx: RequestContext, prompt: int, row: Any) -> tuple[int, int, int] | 
         if left_tokens is not None:
             output = min(output, (left_tokens - prompt) // n)
         if left_nano is not None:
-            output = min(output, _affordable(ctx, prompt, left_nano) // n)
+            output = min(output, _affordable(ctx, prompt, left_nano, prices) // n)
         if output < 1:
             return None
     tokens = prompt + output * n
     # only a CNY quota needs CNY held (and a token-only key's worst case could exceed BIGINT)
-    nano = 0 if left_nano is None else _expected_nano(ctx, prompt, output * n)
+    nano = 0 if left_nano is None else _expected_nano(ctx, prompt, output * n, prices)
     if left_nano is not None and nano > left_nano and ctx.max_output_tokens is None and output > 1:
         output -= 1  # the CNY price was rounded up by a nano
-        tokens, nano = prompt + output * n, _expected_nano(ctx, prompt, output * n)
+        tokens, nano = prompt + output * n, _expected_nano(ctx, prompt, output * n, prices)
     # "at least 1": an exhausted key admits nothing, even a free request
     if left_tokens is not None and left_tokens < max(tokens, 1):
         return None
@@ -147,19 +144,12 @@ def _plan(ctx: RequestContext, prompt: int, row: Any) -> tuple[int, int, int] | 
     return tokens, nano, output
 
 
-def _expected_nano(ctx: RequestContext, prompt: int, output: int) -> int:
-    """The CNY to reserve: the serving provider's price when the gateway has chosen it, else
+def _expected_nano(ctx: RequestContext, prompt: int, output: int, prices: Pricer) -> int:
+    """The CNY to reserve: the serving provider's price (the catalog's, or the config's pricing:
+    override for that provider, as the ledger will bill it) when the gateway has chosen it, else
     OpenAI's price for the model asked (dearer than the providers banjia routes to)."""
-    if ctx.media is not None:  # a media request: what it will make, at the media rates
-        q = CATALOG_PRICES.quote_media(provider=None, provider_type=ctx.provider_type,
-                                       model=ctx.upstream_model, units=ctx.media, prompt=prompt,
-                                       at=ctx.started_at)
-        return to_nano(q.cost_cny or 0.0)
-    u = Usage(prompt, output, 0, 0)
-    cost = price_cny(ctx.provider_type, ctx.upstream_model, u)
-    if cost is None:
-        cost = openai_cost_cny(ctx.model, ctx.endpoint, u)
-    return to_nano(cost)
+    cost, openai_cost = prices.for_row(ctx, prompt, output, 0)
+    return to_nano(cost if cost is not None else openai_cost)
 
 
 def _rate_limited(key: KeyInfo, unit: str, wait: float) -> APIError:
@@ -269,7 +259,7 @@ class StoreAccounting:
                     .where(k.id == key_id, k.revoked_at.is_(None)).with_for_update())).first()
                 if row is None:
                     return None
-                plan = _plan(ctx, prompt, row)
+                plan = _plan(ctx, prompt, row, self.prices)
                 if plan is None:
                     return None
                 tokens, nano, _ = plan

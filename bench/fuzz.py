@@ -108,6 +108,17 @@ TEMPLATES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/v1/responses", {"model": "gpt-4o", "input": "hello", "max_output_tokens": 32}, "master"),
     ("POST", "/v1/responses", {"model": "gpt-4o", "input": [
         {"role": "user", "content": [{"type": "input_text", "text": "hi"}]}], "stream": True}, "quota"),
+    ("POST", "/v1/messages", {"model": "claude-sonnet-4-5", "max_tokens": 16, "messages": USER,
+                              "system": [{"type": "text", "text": "be brief",
+                                          "cache_control": {"type": "ephemeral"}}]}, "master"),
+    ("POST", "/v1/messages", {"model": "gpt-4o", "max_tokens": 16, "stream": True, "messages": USER,
+                              "thinking": {"type": "adaptive"}, "stop_sequences": ["x"],
+                              "tools": [{"name": "f", "input_schema": {"type": "object"}}],
+                              "tool_choice": {"type": "auto"}}, "quota"),
+    ("POST", "/v1/messages/count_tokens", {"model": "claude-haiku-4-5", "messages": USER}, "plain"),
+    ("POST", "/v1/batches", {"input_file_id": "file-nope", "endpoint": "/v1/chat/completions",
+                             "completion_window": "24h"}, "master"),
+    ("GET", "/v1/batches", None, "plain"),
     ("GET", "/v1/responses/{id}", None, "master"),
     ("DELETE", "/v1/responses/{id}", None, "master"),
     ("GET", "/v1/models", None, "plain"),
@@ -131,6 +142,7 @@ QUERIES: dict[str, list[str]] = {
     "/admin/requests": ["limit", "status", "key_id", "model"],
     "/admin/keys": ["active"],
     "/v1/responses/{id}": ["stream"],
+    "/v1/batches": ["after", "limit"],
 }
 
 BAD_BODIES: list[bytes] = [

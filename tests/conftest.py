@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 
@@ -63,8 +64,16 @@ def gateway(fake: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def strict_client(g: Gateway, key: str = MASTER_KEY, **kw: Any) -> openai.OpenAI:
+    """The official openai SDK on ``g``, failing on any answer that does not match its types."""
     return openai.OpenAI(
         base_url=g.base_url, api_key=key, max_retries=0, _strict_response_validation=True, **kw
+    )
+
+
+def strict_anthropic(g: Gateway, key: str = MASTER_KEY, **kw: Any) -> anthropic.Anthropic:
+    """The official anthropic SDK on ``g`` (it adds /v1 itself), in strict validation."""
+    return anthropic.Anthropic(
+        base_url=g.root, api_key=key, max_retries=0, _strict_response_validation=True, **kw
     )
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from banjia.store import open_store
 from banjia.store.schema import ledger
-from tests.conftest import fake_provider
+from tests.conftest import fake_provider, strict_client
 from tests.fakes import batch_fake
 from tests.fakes.batch_fake import FakeBatches
 from tests.fakes.openai_fake import FakeOpenAI
@@ -100,8 +100,7 @@ def gw(fakes: Fakes, fake: FakeOpenAI, gw_dir: Path) -> Iterator[Gateway]:
 
 
 def sdk(g: Gateway, key: str = MASTER_KEY) -> openai.OpenAI:
-    return openai.OpenAI(base_url=g.base_url, api_key=key, max_retries=0,
-                         _strict_response_validation=True)
+    return strict_client(g, key)
 
 
 def create_key(g: Gateway, **body: Any) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import openai
 import pytest
 
+from tests.conftest import strict_client
 from tests.fakes import (
     ark_media_fake,
     dashscope_media_fake,
@@ -99,5 +100,4 @@ def media_gateway(fakes: Fakes, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.fixture(scope="session")
 def client(media_gateway: Gateway) -> openai.OpenAI:
-    return openai.OpenAI(base_url=media_gateway.base_url, api_key=MASTER_KEY, max_retries=0,
-                         _strict_response_validation=True)
+    return strict_client(media_gateway)

@@ -31,7 +31,7 @@ import pytest
 from anthropic.types import Message, RawMessageStreamEvent
 from pydantic import TypeAdapter
 
-from tests.conftest import fake_provider
+from tests.conftest import fake_provider, strict_anthropic
 from tests.e2e.ledger_rows import row
 from tests.fakes.anthropic_fake import API_KEY as ANTHROPIC_KEY
 from tests.fakes.anthropic_fake import FakeAnthropic
@@ -122,8 +122,7 @@ def cc_gateway(
 
 @pytest.fixture(scope="module")
 def claude(cc_gateway: Gateway) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=cc_gateway.root, api_key=MASTER_KEY, max_retries=0,
-                               _strict_response_validation=True)
+    return strict_anthropic(cc_gateway)
 
 
 # -- reading answers as Claude Code does ----------------------------------------------------------

@@ -9,6 +9,7 @@ import anthropic
 import httpx
 import pytest
 
+from tests.conftest import strict_anthropic
 from tests.harness import MASTER_KEY, Gateway
 
 WEATHER = {
@@ -20,9 +21,7 @@ WEATHER = {
 
 @pytest.fixture(scope="module")
 def claude(gateway: Gateway) -> anthropic.Anthropic:
-    return anthropic.Anthropic(
-        base_url=gateway.root, api_key=MASTER_KEY, max_retries=0, _strict_response_validation=True
-    )
+    return strict_anthropic(gateway)
 
 
 def test_create_answers_with_a_text_block_and_usage(claude: anthropic.Anthropic) -> None:

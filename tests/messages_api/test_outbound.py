@@ -14,6 +14,7 @@ import pytest
 
 from banjia.adaptors.anthropic import AnthropicAdaptor
 from banjia.protocol.chat import ChatRequest
+from tests.conftest import strict_anthropic, strict_client
 from tests.fakes.anthropic_fake import API_KEY, FakeAnthropic
 from tests.harness import MASTER_KEY, AioServer, Gateway
 from tests.native._common import WEATHER, no_fetch
@@ -57,14 +58,12 @@ def gateway(
 
 @pytest.fixture(scope="module")
 def client(gateway: Gateway) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0,
-                         _strict_response_validation=True)
+    return strict_client(gateway)
 
 
 @pytest.fixture(scope="module")
 def claude(gateway: Gateway) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=gateway.root, api_key=MASTER_KEY, max_retries=0,
-                               _strict_response_validation=True)
+    return strict_anthropic(gateway)
 
 
 # -- the openai SDK → banjia → Anthropic ------------------------------------------------------------

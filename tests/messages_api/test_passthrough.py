@@ -16,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import fake_provider
+from tests.conftest import fake_provider, strict_anthropic, strict_client
 from tests.fakes.anthropic_fake import API_KEY, REDACTED, THINKING, FakeAnthropic, sign
 from tests.fakes.openai_fake import FakeOpenAI
 from tests.harness import MASTER_KEY, AioServer, Gateway
@@ -87,14 +87,12 @@ def gateway(
 
 @pytest.fixture(scope="module")
 def claude(gateway: Gateway) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=gateway.root, api_key=MASTER_KEY, max_retries=0,
-                               _strict_response_validation=True)
+    return strict_anthropic(gateway)
 
 
 @pytest.fixture(scope="module")
 def client(gateway: Gateway) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0,
-                         _strict_response_validation=True)
+    return strict_client(gateway)
 
 
 def _post(g: Gateway, body: dict[str, Any], **headers: str) -> httpx.Response:

@@ -12,7 +12,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
-from tests.conftest import fake_provider
+from tests.conftest import fake_provider, strict_client
 from tests.fakes.openai_fake import FakeOpenAI
 from tests.harness import MASTER_KEY, Gateway
 
@@ -62,8 +62,7 @@ def gw(fake: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[G
 
 
 def banjia_client(g: Gateway) -> openai.OpenAI:
-    return openai.OpenAI(base_url=g.base_url, api_key=MASTER_KEY, max_retries=0,
-                         _strict_response_validation=True)
+    return strict_client(g)
 
 
 def direct_client(fake: FakeOpenAI) -> openai.OpenAI:

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import openai
 import pytest
 from aiohttp import web
 
 from banjia.vendors import CAPABILITIES, DESCRIPTORS
+from tests.conftest import strict_client
 from tests.fakes import (
     anthropic_fake,
     ark_media_fake,
@@ -182,8 +182,7 @@ class Fakes:
 class Client:
     def __init__(self, g: Gateway, clip: Path) -> None:
         self.g, self.clip = g, clip
-        self.sdk = openai.OpenAI(base_url=g.base_url, api_key=MASTER_KEY, max_retries=0,
-                                 _strict_response_validation=True)
+        self.sdk = strict_client(g)
 
 
 def _chat(c: Client, model: str, **kw: Any) -> Any:

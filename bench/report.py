@@ -131,7 +131,11 @@ def machine() -> dict[str, Any]:
 
 
 def commit() -> dict[str, Any]:
-    dirty = [line[3:] for line in _run(["git", "status", "--porcelain", "--", "src"]).splitlines() if line]
+    # changed and new files by name (``git status --porcelain`` starts with a status column that
+    # the output's .strip() would eat on its first line, and with it a letter of the path)
+    changed = _run(["git", "diff", "--name-only", "HEAD", "--", "src"]).splitlines()
+    added = _run(["git", "ls-files", "--others", "--exclude-standard", "--", "src"]).splitlines()
+    dirty = sorted({p for p in (*changed, *added) if p})
     spec = importlib.util.find_spec("banjia")
     measured = str(Path(spec.origin).parent) if spec is not None and spec.origin else None
     return {"sha": _run(["git", "rev-parse", "HEAD"]), "subject": _run(["git", "log", "-1", "--format=%s"]),

@@ -39,6 +39,19 @@ class SSEDecoder:
         self._pending_cr = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        if (
+            not self._buf
+            and not self._data
+            and self._event is None
+            and not self._pending_cr
+            and chunk.startswith(b"data:")
+            and chunk.find(b"\n") == len(chunk) - 2
+            and chunk.endswith(b"\n\n")
+            and b"\r" not in chunk
+        ):
+            # the usual piece of an OpenAI-dialect stream: exactly one ``data:`` event
+            value = chunk[6:-2] if chunk[5:6] == b" " else chunk[5:-2]
+            return [SSEEvent(value.decode("utf-8", "replace"), None, self._id)]
         if self._pending_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]
         self._pending_cr = False

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from banjia.context import RequestContext
 from banjia.errors import bad_request, not_found
@@ -28,7 +28,7 @@ from banjia.protocol.embeddings import EmbeddingRequest
 from banjia.routing.logs import request_id as _rid
 from banjia.runtime import Runtime
 from banjia.server.auth import authenticate
-from banjia.server.http import json_response
+from banjia.server.http import Exchange, json_response
 from banjia.sse import DONE, encode_data
 from banjia.streaming import End, Failed, GatewayStream
 
@@ -79,8 +79,9 @@ async def begin(request: Request, endpoint: str) -> tuple[Runtime, RequestContex
     ctx = RequestContext(request_id=request.scope["state"]["request_id"][4:], endpoint=endpoint)
     ctx.key = await authenticate(request, rt.auth)
     with refused(rt, ctx):
-        body = parse_body(await request.body())
-        check_edge(body)
+        raw = await request.body()
+        body = parse_body(raw)
+        check_edge(body, raw)
         model = body.get("model")
         if isinstance(model, str):
             ctx.model = model  # the row of a request refused from here on says what it asked for
@@ -106,8 +107,10 @@ def refused(rt: Runtime, ctx: RequestContext) -> Iterator[None]:
         raise
 
 
-def check_edge(body: dict[str, Any]) -> None:
-    """What must not go further: names with control characters, nesting past :data:`MAX_DEPTH`."""
+def check_edge(body: dict[str, Any], raw: bytes | None = None) -> None:
+    """What must not go further: names with control characters, nesting past :data:`MAX_DEPTH`
+    (``raw``, the body as sent: when it has fewer brackets than that, nothing can nest so deep and
+    the walk is skipped)."""
     for name in _IDENTIFIERS:
         value = body.get(name)
         if isinstance(value, str) and _CONTROL.search(value):
@@ -117,7 +120,8 @@ def check_edge(body: dict[str, Any]) -> None:
                 param=name,
                 code="invalid_value",
             )
-    if _too_deep(body):
+    shallow = raw is not None and raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH
+    if not shallow and _too_deep(body):
         raise bad_request(
             f"The request body is nested more than {MAX_DEPTH} levels deep; flatten it.",
             code="invalid_value",
@@ -138,19 +142,24 @@ def _too_deep(body: dict[str, Any]) -> bool:
 
 async def until_gone(request: Request, ctx: RequestContext, work: Awaitable[T]) -> T:
     """``work``, cancelled as soon as the client hangs up. Nothing else reads the connection while
-    an answer is awaited: without this an upstream, or the local model, would work on for nobody."""
+    an answer is awaited: without this an upstream, or the local model, would work on for nobody.
+    Under banjia's protocol the connection itself says so (:class:`~banjia.server.http.Exchange`);
+    elsewhere a task waits for ``http.disconnect``."""
     task = asyncio.current_task()
     assert task is not None
     gone = False
 
-    async def watch() -> None:
+    def hang_up() -> None:
         nonlocal gone
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
         gone = True
         task.cancel()
 
-    watcher = asyncio.ensure_future(watch())
+    exchange = _exchange(request.scope)
+    watcher = None
+    if exchange is not None:
+        exchange.watch(hang_up)
+    else:
+        watcher = asyncio.ensure_future(_on_disconnect(request.receive, hang_up))
     try:
         return await work
     except asyncio.CancelledError:
@@ -158,7 +167,21 @@ async def until_gone(request: Request, ctx: RequestContext, work: Awaitable[T]) 
             raise
         raise ClientDisconnect from None  # nobody to answer (the middleware sends nothing)
     finally:
-        watcher.cancel()
+        if watcher is not None:
+            watcher.cancel()
+        elif exchange is not None:
+            exchange.watch(None)
+
+
+def _exchange(scope: Scope) -> Exchange | None:
+    ext = scope.get("extensions")
+    return ext.get("banjia.exchange") if ext else None
+
+
+async def _on_disconnect(receive: Receive, then: Callable[[], object]) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    then()
 
 
 def header_value(value: str) -> str:
@@ -186,12 +209,16 @@ def upstream_headers(ctx: RequestContext) -> dict[str, str]:
 class _SSEResponse(StreamingResponse):
     """A stream that is always recorded and always ends.
 
-    Starlette cancels a response whose client leaves before its first byte without iterating the
-    body, and one whose client leaves mid-stream without closing it: the body and the gateway's
-    stream are closed here, so the upstream is released and the row written at once. A client
-    that stops reading makes the send wait; past the stream's deadline (its provider's
-    ``timeouts.stream`` from the request's arrival) a waiting send is cut, and the row says the
-    client stopped reading."""
+    A client that leaves before the first byte or mid-stream cancels the response at once (the
+    connection says so: :class:`~banjia.server.http.Exchange`; elsewhere a task waits for
+    ``http.disconnect``), and the body and the gateway's stream are closed here, so the upstream
+    is released and the row written at once. A client that stops reading makes the writes wait;
+    past the stream's deadline (its provider's ``timeouts.stream`` from the request's arrival) a
+    waiting write is cut, and the row says the client stopped reading.
+
+    Under banjia's protocol the pieces skip the ``send`` chain: one framed write each, coalesced
+    per event-loop turn, and no task group or timeout per response or per piece (one timer per
+    stream, for the deadline)."""
 
     def __init__(
         self, body: AsyncIterator[bytes], ctx: RequestContext, deadline: float, stream: GatewayStream
@@ -199,6 +226,7 @@ class _SSEResponse(StreamingResponse):
         super().__init__(
             body, media_type="text/event-stream", headers={**_SSE_HEADERS, **upstream_headers(ctx)}
         )
+        self.pieces = body
         self.ctx = ctx
         self.deadline = deadline
         self.stream = stream
@@ -207,36 +235,65 @@ class _SSEResponse(StreamingResponse):
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
-        sending = late = stalled = False
+        waiting = late = ended = False
+        cut: str | None = None  # "gone" (the client left) or "stalled" (it stopped reading)
 
-        def expire() -> None:
-            nonlocal late, stalled
-            late = True  # from now on a send that has to wait is cut at once
-            if sending and not stalled:
-                stalled = True
-                self._stalled()
+        def cancel(why: str) -> None:
+            nonlocal cut
+            if cut is None and not ended:
+                cut = why
                 task.cancel()
 
-        async def bounded(message: Message) -> None:
-            nonlocal sending
-            sending = True
+        def expire() -> None:
+            nonlocal late
+            late = True  # from now on a write that has to wait is cut at once
+            if waiting and cut is None:
+                self._stalled()
+                cancel("stalled")
+
+        async def bounded(pending: Awaitable[None]) -> None:
+            nonlocal waiting
+            waiting = True
             if late:
-                loop.call_soon(expire)  # runs only if this send waits
+                loop.call_soon(expire)  # runs only if this wait really waits
             try:
-                await send(message)
+                await pending
             finally:
-                sending = False
+                waiting = False
 
         timer = loop.call_later(max(self.deadline - time.monotonic(), 0), expire)
+        exchange = _exchange(scope)
+        watcher = None
+        if exchange is not None:
+            exchange.watch(lambda: cancel("gone"))
+        else:
+            watcher = asyncio.ensure_future(_on_disconnect(receive, lambda: cancel("gone")))
         try:
-            await super().__call__(scope, receive, bounded)
+            await bounded(send({"type": "http.response.start", "status": self.status_code,
+                                "headers": self.raw_headers}))
+            direct = exchange if exchange is not None and exchange.writable() else None
+            async for piece in self.pieces:
+                if direct is not None:
+                    if not direct.write(piece):
+                        break  # gone: the cancellation is on its way
+                    if direct.paused:
+                        await bounded(direct.drain())
+                else:
+                    await bounded(send({"type": "http.response.body", "body": piece, "more_body": True}))
+            await bounded(send({"type": "http.response.body", "body": b"", "more_body": False}))
+            ended = True
         except asyncio.CancelledError:
-            if not stalled or task.uncancel() > 0:
+            if cut is None or task.uncancel() > 0:
                 raise
         finally:
+            ended = True
             timer.cancel()
+            if watcher is not None:
+                watcher.cancel()
+            elif exchange is not None:
+                exchange.watch(None)
             with anyio.CancelScope(shield=True):
-                await self.body_iterator.aclose()  # type: ignore[attr-defined]
+                await self.pieces.aclose()  # type: ignore[attr-defined]
                 await self.stream.aclose()  # never iterated, if the client left before its start
 
     def _stalled(self) -> None:
@@ -268,7 +325,10 @@ async def chat_sse(
                 yield encode_data(ev.error.body_bytes())
                 return
             chunks = ev.chunks if frame is None else [c for c in map(frame, ev.chunks) if c is not None]
-            data = b"".join(encode_data(dumps(c)) for c in chunks)
+            if len(chunks) == 1:
+                data = b"data: " + dumps(chunks[0]) + b"\n\n"
+            else:
+                data = b"".join([b"data: " + dumps(c) + b"\n\n" for c in chunks])
             if isinstance(ev, End):
                 yield data + DONE
                 return

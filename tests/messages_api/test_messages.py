@@ -109,3 +109,21 @@ def test_a_stop_sequence_the_upstream_names_is_the_stop_reason(
     assert m.content[0].type == "text" and m.content[0].text == "alpha beta "
     m = ask("no stop here")
     assert m.stop_reason == "end_turn" and m.stop_sequence is None
+
+
+def test_the_anthropic_sdk_lists_and_retrieves_models(claude: anthropic.Anthropic, gateway: Gateway) -> None:
+    """Anthropic's SDK gets Anthropic's model list (x-api-key accepted); OpenAI's still gets OpenAI's."""
+    page = claude.models.list(limit=2)
+    assert len(page.data) == 2 and page.has_more and page.data[0].type == "model"
+    rest = claude.models.list(limit=1000, after_id=page.data[-1].id)
+    ids = [m.id for m in page.data] + [m.id for m in rest.data]
+    assert len(ids) == len(set(ids)) and not rest.has_more
+    assert claude.models.retrieve("fake/echo").id == "fake/echo"
+    assert claude.models.retrieve(ids[0]).type == "model"
+    with pytest.raises(anthropic.NotFoundError):
+        claude.models.retrieve("no-such-model")
+    with pytest.raises(anthropic.BadRequestError):
+        claude.models.list(limit=0)
+    openai_shape = httpx.get(gateway.base_url + "/models",
+                             headers={"authorization": f"Bearer {MASTER_KEY}"}).json()
+    assert openai_shape["object"] == "list" and {m["id"] for m in openai_shape["data"]} == set(ids)

@@ -13,6 +13,7 @@ name the client asked for (:data:`~banjia.passthrough.MESSAGE`, a stream of ``ki
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -29,15 +30,23 @@ from banjia.passthrough import MESSAGE, MessagesCall
 from banjia.protocol._base import parse_body, validate
 from banjia.protocol.anthropic import CountTokensRequest, MessagesRequest, error_body, error_status
 from banjia.runtime import Runtime
-from banjia.server.auth import authenticate, bearer
+from banjia.server.auth import authenticate_anthropic
 from banjia.server.http import json_response
-from banjia.server.routes import check_edge, refused, sse_response, until_gone, upstream_headers
+from banjia.server.routes import (
+    _STARTED,
+    check_edge,
+    get_model,
+    list_models,
+    refused,
+    sse_response,
+    until_gone,
+    upstream_headers,
+)
 from banjia.sse import encode_event
 from banjia.streaming import End, Failed, GatewayStream
 
 __all__ = ["routes"]
 
-_NO_KEY = "You didn't provide an API key. Send it in the x-api-key header (or as a bearer token)."
 _EVENT_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # what may stand on an SSE ``event:`` line
 
 
@@ -60,16 +69,7 @@ def _anthropic_errors(
 
 
 async def _key(request: Request, rt: Runtime) -> KeyInfo:
-    raw: list[tuple[bytes, bytes]] = request.scope["headers"]
-    token = next((v.decode("latin-1").strip() for k, v in raw if k == b"x-api-key"), None)
-    if not token:
-        if bearer(request) is None:
-            raise APIError(401, _NO_KEY, type="authentication_error", code="invalid_api_key")
-        return await authenticate(request, rt.auth)
-    key = await rt.auth.authenticate(token)
-    if key is None:
-        raise APIError(401, "Invalid x-api-key.", type="authentication_error", code="invalid_api_key")
-    return key
+    return await authenticate_anthropic(request, rt.auth)
 
 
 @_anthropic_errors
@@ -176,7 +176,69 @@ async def count_message_tokens(request: Request) -> Response:
     return json_response({"input_tokens": tokens})
 
 
+# -- /v1/models for Anthropic's clients ------------------------------------------------------------
+def _asks_anthropic(request: Request) -> bool:
+    """Anthropic's SDKs (and Claude Code) send ``anthropic-version`` on every call; OpenAI's never."""
+    return "anthropic-version" in request.headers
+
+
+def _model_object(mid: str) -> dict[str, Any]:
+    created = _dt.datetime.fromtimestamp(_STARTED, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"type": "model", "id": mid, "display_name": mid, "created_at": created, "lifecycle": "active"}
+
+
+@_anthropic_errors
+async def _anthropic_models(request: Request) -> Response:
+    """Anthropic's model list (https://docs.anthropic.com/en/api/models-list): the names this key
+    may use, paged by ``limit`` (1..1000, default 20), ``after_id`` and ``before_id``."""
+    rt: Runtime = request.app.state.runtime
+    key = await _key(request, rt)
+    ids = [m for m, _ in rt.router.public_models() if key.may_use(m)]
+    q = request.query_params
+    raw = q.get("limit", "20")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise APIError(400, "limit: must be an integer from 1 to 1000.", code="invalid_value", param="limit")
+    limit = int(raw)
+    after, before = q.get("after_id"), q.get("before_id")
+    for name, cursor in (("after_id", after), ("before_id", before)):
+        if cursor is not None and cursor not in ids:
+            raise APIError(400, f"{name}: '{cursor[:64]}' is not a model id of this list.",
+                           code="invalid_value", param=name)
+    if before is not None:
+        end = ids.index(before)
+        page, more = ids[max(end - limit, 0):end], end - limit > 0
+    else:
+        start = ids.index(after) + 1 if after is not None else 0
+        page, more = ids[start:start + limit], start + limit < len(ids)
+    return json_response({"data": [_model_object(m) for m in page], "has_more": more,
+                          "first_id": page[0] if page else None, "last_id": page[-1] if page else None})
+
+
+@_anthropic_errors
+async def _anthropic_model(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    key = await _key(request, rt)
+    mid = request.path_params["model"]
+    if not key.may_use(mid):
+        raise APIError(404, f"model: {mid[:128]}", type="not_found_error", code="model_not_found")
+    rt.router.route(mid)  # 404 for a name banjia cannot serve (a Claude name routes by its tier)
+    return json_response(_model_object(mid))
+
+
+async def models(request: Request) -> Response:
+    return await (_anthropic_models(request) if _asks_anthropic(request) else list_models(request))
+
+
+async def model(request: Request) -> Response:
+    return await (_anthropic_model(request) if _asks_anthropic(request) else get_model(request))
+
+
 routes = [
     Route("/v1/messages", create_message, methods=["POST"]),
     Route("/v1/messages/count_tokens", count_message_tokens, methods=["POST"]),
+]
+# ahead of the OpenAI routes of the same paths (banjia.server.app): one path, each client's shape
+first_routes = [
+    Route("/v1/models", models, methods=["GET"]),
+    Route("/v1/models/{model:path}", model, methods=["GET"]),
 ]

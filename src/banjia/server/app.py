@@ -52,9 +52,9 @@ def create_app(
             return error_response(APIError(405, msg, code="method_not_allowed"))
         return error_response(APIError(exc.status_code, str(exc.detail)))
 
-    extra = _extra_routes()
+    first, extra = _extra_routes()
     return Starlette(
-        routes=[*routes, *extra],
+        routes=[*first, *routes, *extra],
         lifespan=lifespan,
         exception_handlers={APIError: api_error, HTTPException: http_error},
         middleware=[
@@ -75,7 +75,7 @@ def create_app(
                 allow_private_network=True,
                 # what the openai JS SDK reads to decide and time its retries
                 expose_headers=[
-                    "x-request-id", "x-banjia-upstream", "x-banjia-retired", "retry-after",
+                    "x-request-id", "request-id", "x-banjia-upstream", "x-banjia-retired", "retry-after",
                     "retry-after-ms", "x-should-retry",
                 ],
             ),
@@ -83,10 +83,13 @@ def create_app(
     )
 
 
-def _extra_routes() -> list[BaseRoute]:
-    """Routes contributed by optional layers (admin API, metrics, Responses API, Batch API)."""
+def _extra_routes() -> tuple[list[BaseRoute], list[BaseRoute]]:
+    """Routes contributed by optional layers (admin API, metrics, Responses API, Batch API): those
+    that must come before the core routes (``first_routes``: one path, a shape per client), the
+    rest."""
     import importlib
 
+    first: list[BaseRoute] = []
     out: list[BaseRoute] = []
     for mod in ("banjia.server.admin", "banjia.server.metrics", "banjia.server.responses",
                 "banjia.server.openapi", "banjia.console", "banjia.server.media",
@@ -98,7 +101,8 @@ def _extra_routes() -> list[BaseRoute]:
                 raise
             continue
         out.extend(m.routes)
-    return out
+        first.extend(getattr(m, "first_routes", ()))
+    return first, out
 
 
 def app_from_env() -> Starlette:

@@ -1,4 +1,5 @@
-"""Bearer-token authentication for the OpenAI routes and the admin routes."""
+"""Bearer-token authentication for the OpenAI routes and the admin routes; ``x-api-key`` (or a
+bearer token) for Anthropic's clients."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from starlette.requests import Request
 from banjia.context import Authenticator, KeyInfo
 from banjia.errors import APIError
 
-__all__ = ["MasterKeyAuth", "authenticate", "require_master"]
+__all__ = ["MasterKeyAuth", "authenticate", "authenticate_anthropic", "require_master"]
 
 _NO_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header "
@@ -52,6 +53,24 @@ async def authenticate(request: Request, auth: Authenticator) -> KeyInfo:
     key = await auth.authenticate(token)
     if key is None:
         raise APIError(401, f"Incorrect API key provided: {_redact(token)}.", code="invalid_api_key")
+    return key
+
+
+_NO_ANTHROPIC_KEY = "You didn't provide an API key. Send it in the x-api-key header (or as a bearer token)."
+
+
+async def authenticate_anthropic(request: Request, auth: Authenticator) -> KeyInfo:
+    """The key of an Anthropic client: ``x-api-key`` (Anthropic's SDKs, Claude Code) or a bearer
+    token; the errors say so in Anthropic's words (``authentication_error``)."""
+    raw: list[tuple[bytes, bytes]] = request.scope["headers"]
+    token = next((v.decode("latin-1").strip() for k, v in raw if k == b"x-api-key"), None)
+    if not token:
+        if bearer(request) is None:
+            raise APIError(401, _NO_ANTHROPIC_KEY, type="authentication_error", code="invalid_api_key")
+        return await authenticate(request, auth)
+    key = await auth.authenticate(token)
+    if key is None:
+        raise APIError(401, "Invalid x-api-key.", type="authentication_error", code="invalid_api_key")
     return key
 
 

@@ -416,6 +416,15 @@ async def get_model(request: Request) -> Response:
     return json_response(_model_entry(mid, rt.router.owner(mid)))
 
 
+async def index(request: Request) -> Response:
+    """What a person (or a client's start-up probe, such as Claude Code's ``HEAD /``) finds at the
+    root: where the APIs are. No key needed, nothing secret."""
+    from banjia import __version__
+
+    return json_response({"service": "banjia", "version": __version__, "openai_base_url": "/v1",
+                          "anthropic_base_url": "/", "console": "/console/", "openapi": "/openapi.json"})
+
+
 async def healthz(request: Request) -> Response:
     return json_response({"status": "ok"})
 
@@ -451,6 +460,7 @@ routes = [
     Route("/v1/embeddings", embeddings, methods=["POST"]),
     Route("/v1/models", list_models, methods=["GET"]),
     Route("/v1/models/{model:path}", get_model, methods=["GET"]),
+    Route("/", index, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
 ]

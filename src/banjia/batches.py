@@ -45,7 +45,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -66,7 +65,7 @@ from banjia.errors import APIError, UpstreamError, bad_request
 from banjia.providers import HTTPProvider, Provider
 from banjia.routing.router import Router, Target
 from banjia.store._engine import Database
-from banjia.store._text import clean
+from banjia.store._text import clean, has_control
 from banjia.store.keys import store_unavailable
 from banjia.store.schema import batches, files
 from banjia.tokens import estimate_messages, estimate_text
@@ -107,7 +106,6 @@ _STATUS_ALIASES = {"in_queue": "validating", "queued": "validating", "pending": 
                    "error": "failed"}
 _TIMES = ("in_progress_at", "expires_at", "finalizing_at", "completed_at", "failed_at",
           "expired_at", "cancelling_at", "cancelled_at")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def batch_types() -> list[str]:
@@ -133,7 +131,7 @@ def _new_batch_id() -> str:
 def _is_id(value: str) -> bool:
     """Whether ``value`` could be one of banjia's ids (anything else is not found, without asking
     the database, which would refuse a NUL)."""
-    return 0 < len(value) <= 64 and not _CONTROL.search(value)
+    return 0 < len(value) <= 64 and not has_control(value)
 
 
 def _dumps(value: object) -> str:
@@ -214,7 +212,7 @@ def check_lines(items: list[tuple[int, dict[str, Any]]], endpoint: str) -> list[
         model = body.get("model")
         if not isinstance(model, str) or not model.strip():
             raise _bad_line(n, "'body.model' must name a model.", code="missing_model")
-        if _CONTROL.search(model) or len(model) > 200:
+        if has_control(model) or len(model) > 200:
             raise _bad_line(n, "'body.model' must be a model name (at most 200 characters, no "
                                "control characters).")
         out.append(Line(n, cid, model, body))

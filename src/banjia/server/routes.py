@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from banjia.runtime import Runtime
 from banjia.server.auth import authenticate
 from banjia.server.http import Exchange, json_response
 from banjia.sse import DONE, encode_data
+from banjia.store._text import has_control
 from banjia.streaming import End, Failed, GatewayStream
 
 __all__ = [
@@ -62,7 +62,6 @@ MAX_DEPTH = 64
 # or breaks a header line (CR, LF), and no legitimate name has one.
 _IDENTIFIERS = ("model", "user", "safety_identifier", "prompt_cache_key", "previous_response_id",
                 "service_tier")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # visible ASCII but '%', which introduces an escape (RFC 3986 section 2.1)
 _HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%")
 
@@ -113,7 +112,7 @@ def check_edge(body: dict[str, Any], raw: bytes | None = None) -> None:
     the walk is skipped)."""
     for name in _IDENTIFIERS:
         value = body.get(name)
-        if isinstance(value, str) and _CONTROL.search(value):
+        if isinstance(value, str) and has_control(value):
             raise bad_request(
                 f"Invalid value for '{name}': control characters (such as NUL or a line break) "
                 "are not allowed.",
@@ -407,7 +406,7 @@ async def get_model(request: Request) -> Response:
     rt = _rt(request)
     key = await authenticate(request, rt.auth)
     mid = request.path_params["model"]
-    if _CONTROL.search(mid):
+    if has_control(mid):
         raise bad_request(
             "Invalid model id: control characters (such as NUL) are not allowed.", param="model"
         )

@@ -434,6 +434,10 @@ class Pricer:
 
     overrides: Mapping[str, Schedule] = field(default_factory=dict)
     catalog: Catalog | None = None
+    # (model asked, endpoint) → the OpenAI model compared against: the catalog is immutable, and
+    # resolving a name by OpenAI's rules costs more than the rest of a row's price; bounded, since
+    # the names are the clients'
+    _equivalents: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_config(cls, config: Any) -> Pricer:
@@ -491,8 +495,12 @@ class Pricer:
                     cached: int = 0, at: float | _dt.datetime | None = None) -> float:
         """What OpenAI charges for the same tokens, in CNY at the catalog's rate (cached tokens at
         OpenAI's own cache rate)."""
-        catalog = self._catalog()
-        ref = catalog.openai_equivalent(asked, endpoint)
+        ref = self._equivalents.get((asked, endpoint))
+        if ref is None:
+            ref = self._catalog().openai_equivalent(asked, endpoint)  # raises for an unknown endpoint
+            if len(self._equivalents) >= 4096:
+                self._equivalents.clear()
+            self._equivalents[(asked, endpoint)] = ref
         sched = ref.schedule_at(to_datetime(at))
         if sched is None:
             return 0.0

@@ -10,6 +10,7 @@ source. Costs are CNY.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -58,6 +59,7 @@ class CatalogError(BanjiaError):
     """``models.yaml`` is malformed; the message names the section, vendor and model."""
 
 
+@functools.lru_cache(maxsize=512)  # a catalog's dates: a few hundred strings, asked per request
 def _day(text: str) -> _dt.date:
     parts = [int(p) for p in text.split("-")] + [1, 1]
     return _dt.date(parts[0], parts[1], parts[2])

@@ -160,7 +160,14 @@ class CountingUpstream(_LoopThread):
                 self.closed.set()
 
     def stop(self) -> None:
-        self.server.close()
+        # on the server's own loop: asyncio.Server is not thread-safe, and closing it from this
+        # thread raced the loop's own bookkeeping (seen once: TypeError in Server._wakeup)
+        async def close() -> None:
+            self.server.close()
+            for task in [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
+                task.cancel()  # connections still being served: no "Task was destroyed" at exit
+
+        self.call(close())
         self.stop_loop()
 
 

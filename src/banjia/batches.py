@@ -489,6 +489,30 @@ class BatchService:
         content: bytes = (await self._file(key, file_id))["content"]
         return content
 
+    async def list_files(self, key: KeyInfo, *, after: str | None, limit: int, order: str,
+                         purpose: str | None) -> dict[str, Any]:
+        """The key's files (https://platform.openai.com/docs/api-reference/files/list): by upload
+        time, newest first unless ``order`` is "asc", ``limit`` per page after the file ``after``;
+        banjia keeps batch files only, so another ``purpose`` lists nothing."""
+        f = files.c
+        columns = [f.id, f.bytes, f.created_at, f.filename, f.purpose]  # never the contents
+        query = select(*columns).where(f.key_id == key.id)
+        if purpose is not None:
+            query = query.where(f.purpose == purpose)
+        asc = order == "asc"
+        if after:
+            cursor = await self._file(key, after, param="after")  # not one of the key's files: 404
+            at, ident = cursor["created_at"], cursor["id"]
+            query = query.where(
+                (f.created_at > at) | ((f.created_at == at) & (f.id > ident)) if asc
+                else (f.created_at < at) | ((f.created_at == at) & (f.id < ident)))
+        keys = (f.created_at, f.id) if asc else (f.created_at.desc(), f.id.desc())
+        async with self._read() as conn:
+            rows = (await conn.execute(query.order_by(*keys).limit(limit + 1))).all()
+        data = [file_object(dict(r._mapping)) for r in rows[:limit]]
+        return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None, "has_more": len(rows) > limit}
+
     async def delete_file(self, key: KeyInfo, file_id: str) -> dict[str, Any]:
         await self._file(key, file_id)
         async with self._write() as conn:

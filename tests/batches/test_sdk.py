@@ -297,3 +297,23 @@ def test_a_file_over_the_upload_limit_is_413_naming_it(gw: Gateway) -> None:
         sdk(gw).files.create(file=("big.jsonl", big), purpose="batch")
     assert e.value.status_code == 413
     assert "server.max_upload_mb" in e.value.message and str(int(0.05 * 1024 * 1024)) in e.value.message
+
+
+def test_files_list_newest_first_pages_and_stays_per_key(gw: Gateway) -> None:
+    """``client.files.list()``: the key's files only, newest first (or ``order=asc``), paged by
+    ``limit`` and ``after``; a purpose banjia does not keep lists nothing."""
+    mine, theirs = sdk(gw, create_key(gw)), sdk(gw, create_key(gw))
+    made = [mine.files.create(file=(f"in{i}.jsonl", jsonl([chat_line("a", "gpt-4o", "hi")])),
+                              purpose="batch").id for i in range(3)]
+    listed = [f.id for f in mine.files.list()]
+    assert sorted(listed) == sorted(made) and [f.id for f in theirs.files.list()] == []
+    first = mine.files.list(limit=2)
+    assert len(first.data) == 2 and first.has_more
+    rest = mine.files.list(limit=2, after=first.data[-1].id)
+    assert [f.id for f in first.data + rest.data] == listed and not rest.has_more
+    assert [f.id for f in mine.files.list(order="asc")] == listed[::-1]
+    assert [f.id for f in mine.files.list(purpose="assistants")] == []
+    with pytest.raises(openai.NotFoundError):
+        mine.files.list(after="file-nope")
+    with pytest.raises(openai.BadRequestError):
+        mine.files.list(order="sideways")  # type: ignore[arg-type]

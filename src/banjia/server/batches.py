@@ -130,6 +130,27 @@ async def create_file(request: Request) -> Response:
     return json_response(await _serve(request, "files", call))
 
 
+# OpenAI's default and largest page of files
+_FILES_LIMIT = 10_000
+
+
+async def list_files(request: Request) -> Response:
+    async def call(svc: BatchService, ctx: RequestContext, key: KeyInfo) -> dict[str, Any]:
+        q = request.query_params
+        raw = q.get("limit")
+        if raw is not None and (not raw.isdigit() or not 1 <= int(raw) <= _FILES_LIMIT):
+            raise bad_request(f"Invalid 'limit': a whole number from 1 to {_FILES_LIMIT}.",
+                              param="limit", code="invalid_value")
+        order = q.get("order", "desc")
+        if order not in ("asc", "desc"):
+            raise bad_request("Invalid 'order': 'asc' or 'desc'.", param="order", code="invalid_value")
+        return await svc.list_files(key, after=q.get("after") or None, order=order,
+                                    limit=int(raw) if raw is not None else _FILES_LIMIT,
+                                    purpose=q.get("purpose") or None)
+
+    return json_response(await _serve(request, "files", call))
+
+
 async def get_file(request: Request) -> Response:
     file_id = request.path_params["file_id"]
     return json_response(await _serve(request, "files", lambda s, _, k: s.get_file(k, file_id)))
@@ -191,6 +212,7 @@ async def cancel_batch(request: Request) -> Response:
 
 routes = [
     Route("/v1/files", create_file, methods=["POST"]),
+    Route("/v1/files", list_files, methods=["GET"]),
     Route("/v1/files/{file_id}", get_file, methods=["GET"]),
     Route("/v1/files/{file_id}", delete_file, methods=["DELETE"]),
     Route("/v1/files/{file_id}/content", file_content, methods=["GET"]),

@@ -600,6 +600,17 @@ def test_the_providers_table_lists_every_registered_type_with_its_endpoint() -> 
             assert spec.base_url in out
 
 
+def test_the_providers_list_fits_an_80_column_terminal_with_every_url_whole() -> None:
+    out = io.StringIO()
+    render_providers(Console(file=out, width=80, color_system=None))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for spec in registry().values():
+        assert any(line.split()[:1] == [spec.type] for line in lines), spec.type
+        if spec.base_url:
+            assert any(line.strip() == f"base URL     {spec.base_url}" for line in lines), spec.base_url
+
+
 def test_models_json_has_every_dated_price_with_its_source() -> None:
     data = json.loads(json.dumps(models_json()))
     by_id = {(m["provider_type"], m["id"]): m for m in data["models"]}

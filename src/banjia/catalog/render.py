@@ -50,8 +50,17 @@ def models_json(vendor: str | None = None, presets: bool = False) -> dict[str, A
     }
 
 
+# below this width the table would break base URLs and variable names mid-word: one block each
+_PROVIDER_TABLE_WIDTH = 120
+
+
 def render_providers(console: Console) -> None:
-    """Every provider type banjia can talk to, with its credentials and default endpoint."""
+    """Every provider type banjia can talk to, with its credentials and default endpoint: a table
+    on a wide terminal, a block per type on a narrow one (an 80-column terminal keeps every URL
+    and variable name whole on one line)."""
+    if console.width < _PROVIDER_TABLE_WIDTH:
+        _provider_blocks(console)
+        return
     table = Table(title="Provider types")
     for header in ("type", "title", "credentials", "default base URL", "key env var", "models"):
         table.add_column(header, overflow="fold")
@@ -66,6 +75,19 @@ def render_providers(console: Console) -> None:
             str(p["catalog_models"]),
         )
     console.print(table)
+
+
+def _provider_blocks(console: Console) -> None:
+    console.print("[bold]Provider types[/bold] (--format json for every field)")
+    for p in providers_json()["providers"]:
+        base = p["base_url"] or ("(required)" if p["base_url_required"] else "—")
+        legacy = f" → use {p['legacy']}" if p.get("legacy") else ""
+        console.print(f"[bold]{escape(p['type'])}[/bold]  {escape(p['title'] + legacy)}", soft_wrap=False)
+        creds = ", ".join(p["credentials"]) or "—"
+        env = ", ".join(p["key_env"])
+        console.print(f"  credentials  {escape(creds)}" + (f"  ({escape(env)})" if env else ""))
+        console.print(f"  base URL     {escape(base)}", overflow="ignore", crop=False)
+        console.print(f"  models       {p['catalog_models']} in the catalog")
 
 
 def providers_json() -> dict[str, Any]:

@@ -188,7 +188,7 @@ def _optional(module: str, register: str, sub: argparse._SubParsersAction) -> No
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="banjia", description="Move apps off the OpenAI API without a rewrite.")
     p.add_argument("--version", action="version", version=f"banjia {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
 
     s = sub.add_parser("serve", help="run the OpenAI-compatible gateway")
     s.add_argument("--config", help="config file (default: $BANJIA_CONFIG, else embedded defaults)")

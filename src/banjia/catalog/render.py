@@ -269,12 +269,12 @@ def _model_dict(m: ModelInfo) -> dict[str, Any]:
 
 
 def _presets_table(catalog: Catalog, vendor: str | None) -> Table:
-    table = Table(title="OpenAI model presets" + (f": {vendor}" if vendor else ""),
+    table = Table(title="Model presets" + (f": {vendor}" if vendor else ""),
                   caption="Used when no config file names its own models: aliases (and with "
-                          "routing.presets: true). Every OpenAI model name reaches a role by "
-                          "OpenAI's naming rules (dated snapshots, sizes, point releases).")
+                          "routing.presets: true). Every OpenAI or Claude model name reaches a role "
+                          "by its vendor's naming rules (dated snapshots, sizes, point releases).")
     table.add_column("role")
-    table.add_column("OpenAI models", overflow="fold")
+    table.add_column("OpenAI / Claude names", overflow="fold")
     table.add_column("type")
     table.add_column("model", overflow="fold")
     table.add_column("why", overflow="fold")

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import libcst as cst
 
+from banjia.migrate._rewrite_python_ctx import _walk  # the same node walk as the context pass
+
 __all__ = [
     "API_KEY_NOTE",
     "ERRORS",
@@ -160,16 +162,6 @@ def exception_call(call: cst.Call, v1_name: str) -> cst.Call | None:
 
 def needs_httpx(node: cst.CSTNode) -> bool:
     return any(isinstance(n, cst.Name) and n.value == "httpx" for n in _walk(node))
-
-
-def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
-    out: list[cst.CSTNode] = []
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        out.append(n)
-        stack.extend(n.children)
-    return out
 
 
 def with_httpx_import(body: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:

@@ -16,9 +16,9 @@ import logging
 import math
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from banjia.capture import PromptCapture
 from banjia.config import RoutingConfig, TimeoutsConfig
@@ -45,14 +45,12 @@ from banjia.routing.retry import RetryPolicy
 from banjia.routing.router import Route, Router, Target
 from banjia.routing.state import RoutingState
 from banjia.routing.telemetry import Telemetry
-from banjia.streaming import ChatStreamNormalizer, CompletionRelay, GatewayStream, Shaper, first_chunks
+from banjia.streaming import ChatStreamNormalizer, CompletionRelay, GatewayStream, Kind, Shaper, first_chunks
 from banjia.tokens import estimate_messages, estimate_text
 
 __all__ = ["CLIENT_GONE", "Gateway", "GatewayStream", "new_id"]
 
 _Req = TypeVar("_Req", ChatRequest, CompletionRequest)
-# what a stream's chunks are: chat chunks, a native upstream's completion chunks, Anthropic events
-Kind = Literal["chat", "completion", "messages"]
 
 access_log = logging.getLogger("banjia.access")
 
@@ -95,7 +93,7 @@ class _Life:
 
     async def completed(self, shaper: Shaper) -> None:
         ctx = self.ctx
-        scope = ctx.key.id if ctx.key is not None else ""
+        scope = _scope(ctx)
         signature = shaper.signature if isinstance(shaper, SignatureTap) else None
         for calls, text in shaper.tool_turns():
             await self.gw.reasoning.put_signed(scope, calls, text, signature)
@@ -230,7 +228,10 @@ class Gateway:
             if result.get("usage"):
                 ctx.usage = result["usage"]
             else:
-                ctx.usage = result["usage"] = self._estimate(ctx, req, _answer_text(result))
+                ctx.usage_estimated = True
+                ctx.usage = result["usage"] = make_usage(
+                    ctx.prompt_tokens_estimate, estimate_text(_answer_text(result))
+                )
             if self.capture is not None:
                 self.capture.add(ctx, req, _answer_text(result))
             return result
@@ -251,17 +252,17 @@ class Gateway:
     ) -> dict[str, Any]:
         # reasoning in the history as this vendor needs it (banjia.reasoning); what it serves
         # with tool calls is remembered before the client can send the next turn
-        scope = ctx.key.id if ctx.key is not None else ""
+        if image is not None:
+            _refuse_images(provider, t, image)
+        scope = _scope(ctx)
         if anthropic is not None and provider.speaks_messages:
-            if image is not None:
-                _refuse_images(provider, t, image)
             body = _capped_body(anthropic.body, ctx)
             result = chat_result(await provider.messages(body, t.model, beta=anthropic.beta), t.model)
         else:
             if anthropic is not None and anthropic.untranslatable is not None:
                 raise anthropic.refuse(t.provider)
             req = await self._history(req, provider, scope, stream=False)
-            result = await _chat(req, image, provider, t)
+            result = await provider.chat(req, t.model)
         signature = pop_signature(result)
         for calls, text in tool_turns(result):
             await self.reasoning.put_signed(scope, calls, text, signature)
@@ -328,8 +329,7 @@ class Gateway:
             include_usage=req.wants_usage,
             provider=t.provider,
         )
-        scope = ctx.key.id if ctx.key is not None else ""
-        req = await self._history(req, provider, scope, stream=True)
+        req = await self._history(req, provider, _scope(ctx), stream=True)
         # an Anthropic-speaking upstream's thinking signature is taken out of the stream and kept
         shaper: Shaper = SignatureTap(norm) if provider.speaks_messages else norm
         return await _opened(provider.chat_stream(req, t.model), shaper, "chat")
@@ -339,10 +339,6 @@ class Gateway:
         (sending included: a client that stops reading cannot hold it open past this)."""
         provider = self.providers.get(ctx.provider or "")
         return ctx.started + (_stream_limit(provider) if provider is not None else _STREAM_LIMIT)
-
-    def _estimate(self, ctx: RequestContext, req: ChatRequest, completion_text: str) -> dict[str, Any]:
-        ctx.usage_estimated = True
-        return make_usage(estimate_messages(list(req.messages)), estimate_text(completion_text))
 
     # -- legacy completions -------------------------------------------------------------------
     async def completions(
@@ -530,10 +526,9 @@ def _shorten(v: list[float], dims: int) -> list[float]:
     return [x / norm for x in head]
 
 
-def _chat(req: ChatRequest, image: str | None, provider: Provider, t: Target) -> Awaitable[dict[str, Any]]:
-    if image is not None:
-        _refuse_images(provider, t, image)
-    return provider.chat(req, t.model)
+def _scope(ctx: RequestContext) -> str:
+    """Whose reasoning a request may replay (:class:`~banjia.reasoning.ReasoningStore`): its key's."""
+    return ctx.key.id if ctx.key is not None else ""
 
 
 def _image_part(req: ChatRequest) -> str | None:

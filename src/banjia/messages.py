@@ -16,7 +16,13 @@ import orjson
 
 from banjia.errors import APIError, bad_request
 from banjia.protocol._base import validate
-from banjia.protocol.anthropic import CountTokensRequest, MessagesRequest, message_object, message_usage
+from banjia.protocol.anthropic import (
+    CountTokensRequest,
+    MessagesRequest,
+    error_body,
+    message_object,
+    message_usage,
+)
 from banjia.protocol.chat import ChatRequest
 from banjia.sse import encode_event
 from banjia.tokens import estimate_messages
@@ -439,5 +445,5 @@ class MessageEvents:
             "message_delta", delta={"stop_reason": reason, "stop_sequence": matched}, usage=u
         ) + self._ev("message_stop")
 
-    def fail(self, error: APIError, body: dict[str, Any]) -> bytes:
-        return self._ev("error", error=body["error"])
+    def fail(self, error: APIError) -> bytes:
+        return encode_event("error", orjson.dumps(error_body(error)))

@@ -121,6 +121,7 @@ class HTTPProvider(Provider):
         # models whose upstream answered /completions with 404 or 405: they go over chat
         self._no_completions: set[str] = set()
         self._messages = adaptor if isinstance(adaptor, MessagesAdaptor) else None
+        self._resends = adaptor.__class__.credential_refused is not Adaptor.credential_refused
 
     async def fetch(self, req: UpstreamRequest) -> UpstreamResponse:
         return await self.transport.send(req, self.timeouts, self.name, self.egress)
@@ -156,7 +157,14 @@ class HTTPProvider(Provider):
         resp = await self._send_ok(up)
         return self.adaptor.chat_response(resp, model, req)
 
-    async def chat_stream(self, req: ChatRequest, model: str) -> AsyncIterator[dict[str, Any]]:
+    def chat_stream(self, req: ChatRequest, model: str) -> AsyncIterator[dict[str, Any]]:
+        # the resending layer costs a generator hop per fragment: only adaptors that cache a
+        # credential the upstream may refuse (Qianfan's token) pay it
+        if self._resends:
+            return self._chat_stream_resending(req, model)
+        return self._chat_stream_once(req, model)
+
+    async def _chat_stream_resending(self, req: ChatRequest, model: str) -> AsyncIterator[dict[str, Any]]:
         since = self.adaptor.clock()
         yielded = False
         try:

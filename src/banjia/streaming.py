@@ -29,6 +29,7 @@ __all__ = [
     "End",
     "Failed",
     "GatewayStream",
+    "Kind",
     "Shaper",
     "StreamEvent",
     "StreamOwner",
@@ -277,6 +278,8 @@ class Failed:
 
 
 StreamEvent = Chunks | End | Failed
+# what a stream's chunks are: chat chunks, a native upstream's completion chunks, Anthropic events
+Kind = Literal["chat", "completion", "messages"]
 
 
 class StreamOwner(Protocol):
@@ -317,7 +320,7 @@ class GatewayStream:
         first: list[dict[str, Any]],
         done: bool,
         owner: StreamOwner,
-        kind: Literal["chat", "completion", "messages"] = "chat",
+        kind: Kind = "chat",
     ) -> None:
         self.kind = kind
         self.shaper = shaper

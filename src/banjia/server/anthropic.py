@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -93,10 +93,9 @@ async def create_message(request: Request) -> Response:
     mid = "msg_" + ctx.request_id
     if req.stream:
         stream = await until_gone(request, ctx, rt.gateway.chat_stream(ctx, chat, anthropic=call))
-        if stream.kind == "messages":
-            return sse_response(rt, ctx, stream, _relayed(stream))
-        events = MessageEvents(id=mid, model=req.model, input_tokens=ctx.prompt_tokens_estimate)
-        return sse_response(rt, ctx, stream, _events(stream, events))
+        frames: _Frames = _Relayed() if stream.kind == "messages" else MessageEvents(
+            id=mid, model=req.model, input_tokens=ctx.prompt_tokens_estimate)
+        return sse_response(rt, ctx, stream, _events(stream, frames))
     result = await until_gone(request, ctx, rt.gateway.chat(ctx, chat, anthropic=call))
     message = result.get(MESSAGE)
     answer = {**message, "model": req.model} if isinstance(message, dict) else from_chat(
@@ -110,41 +109,49 @@ def _beta(request: Request) -> str | None:
     return value if value and value.isascii() and value.isprintable() else None
 
 
-async def _relayed(stream: GatewayStream) -> AsyncIterator[bytes]:
-    """A passed-through stream: each upstream event as ``event: <type>`` and its data, in the
-    upstream's order; a failure after the first byte as Anthropic's ``error`` event."""
-    dumps = orjson.dumps
+class _Relayed:
+    """The client's side of a passed-through stream, framed as :class:`MessageEvents` frames a
+    translated one: each upstream event as ``event: <type>`` and its data, in the upstream's
+    order; a failure after the first byte as Anthropic's ``error`` event."""
+
+    def start(self) -> bytes:
+        return b""
+
+    def feed(self, ev: dict[str, Any]) -> bytes:
+        kind = ev.get("type")
+        if not isinstance(kind, str) or not _EVENT_NAME.fullmatch(kind):
+            return b""  # no well-formed SSE event can carry it
+        return encode_event(kind, orjson.dumps(ev))
+
+    def end(self, usage: dict[str, Any] | None) -> bytes:
+        return b""  # the upstream's own message_delta and message_stop were relayed
+
+    def fail(self, error: APIError) -> bytes:
+        return self.feed(error_body(error))
+
+
+class _Frames(Protocol):
+    def start(self) -> bytes: ...
+    def feed(self, chunk: dict[str, Any]) -> bytes: ...
+    def end(self, usage: dict[str, Any] | None) -> bytes: ...
+    def fail(self, error: APIError) -> bytes: ...
+
+
+async def _events(stream: GatewayStream, events: _Frames) -> AsyncIterator[bytes]:
+    """The stream's chunks in Anthropic's framing (translated, or passed through)."""
     try:
+        head = events.start()
+        if head:
+            yield head
         async for ev in stream:
             if isinstance(ev, Failed):
-                yield _event(error_body(ev.error))
+                yield events.fail(ev.error)
                 return
-            data = b"".join(_event(e, dumps) for e in ev.chunks)
-            if data:
-                yield data
+            data = b"".join([events.feed(c) for c in ev.chunks])
             if isinstance(ev, End):
-                return
-    finally:
-        await stream.aclose()
-
-
-def _event(ev: dict[str, Any], dumps: Callable[[Any], bytes] = orjson.dumps) -> bytes:
-    kind = ev.get("type")
-    if not isinstance(kind, str) or not _EVENT_NAME.fullmatch(kind):
-        return b""  # no well-formed SSE event can carry it
-    return encode_event(kind, dumps(ev))
-
-
-async def _events(stream: GatewayStream, events: MessageEvents) -> AsyncIterator[bytes]:
-    try:
-        yield events.start()
-        async for ev in stream:
-            if isinstance(ev, Failed):
-                yield events.fail(ev.error, error_body(ev.error))
-                return
-            data = b"".join(events.feed(c) for c in ev.chunks)
-            if isinstance(ev, End):
-                yield data + events.end(stream.usage)
+                data += events.end(stream.usage)
+                if data:
+                    yield data
                 return
             if data:
                 yield data

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from banjia.context import RequestContext
 from banjia.errors import bad_request
 from banjia.media import MediaService
-from banjia.protocol._base import parse_body, validate
+from banjia.protocol._base import validate
 from banjia.protocol.media import (
     AUDIO_TYPES,
     ImageRequest,
@@ -33,7 +33,7 @@ from banjia.protocol.media import (
 from banjia.runtime import Runtime
 from banjia.server.auth import authenticate
 from banjia.server.http import json_response
-from banjia.server.routes import check_edge, refused, until_gone, upstream_headers
+from banjia.server.routes import checked, json_body, refused, until_gone, upstream_headers
 from banjia.server.uploads import read_form
 
 __all__ = ["routes"]
@@ -63,18 +63,12 @@ async def _begin(request: Request, endpoint: str) -> tuple[Runtime, RequestConte
 
 async def _json(request: Request, endpoint: str) -> tuple[Runtime, RequestContext, dict[str, Any]]:
     rt, ctx = await _begin(request, endpoint)
-    with refused(rt, ctx):
-        body = parse_body(await request.body())
-        check_edge(body)
-        if isinstance(body.get("model"), str):
-            ctx.model = body["model"]
-    return rt, ctx, body
+    return rt, ctx, await json_body(request, rt, ctx)
 
 
 async def images(request: Request) -> Response:
     rt, ctx, body = await _json(request, "images/generations")
-    with refused(rt, ctx):
-        req = validate(ImageRequest, body)
+    req = checked(rt, ctx, ImageRequest, body)
     result = await until_gone(request, ctx, _service(rt, request).images(ctx, req))
     return json_response(result, headers=upstream_headers(ctx))
 
@@ -108,8 +102,7 @@ async def transcriptions(request: Request) -> Response:
 
 async def rerank(request: Request) -> Response:
     rt, ctx, body = await _json(request, "rerank")
-    with refused(rt, ctx):
-        req = validate(RerankRequest, body)
+    req = checked(rt, ctx, RerankRequest, body)
     result = await until_gone(request, ctx, _service(rt, request).rerank(ctx, req))
     return json_response(result, headers=upstream_headers(ctx))
 

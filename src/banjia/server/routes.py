@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -39,6 +40,7 @@ __all__ = [
     "check_edge",
     "checked",
     "header_value",
+    "json_body",
     "refused",
     "routes",
     "sse_response",
@@ -77,6 +79,11 @@ async def begin(request: Request, endpoint: str) -> tuple[Runtime, RequestContex
     rt = _rt(request)
     ctx = RequestContext(request_id=request.scope["state"]["request_id"][4:], endpoint=endpoint)
     ctx.key = await authenticate(request, rt.auth)
+    return rt, ctx, await json_body(request, rt, ctx)
+
+
+async def json_body(request: Request, rt: Runtime, ctx: RequestContext) -> dict[str, Any]:
+    """The request's JSON body, parsed and checked (:func:`check_edge`); a refusal is recorded."""
     with refused(rt, ctx):
         raw = await request.body()
         body = parse_body(raw)
@@ -84,7 +91,7 @@ async def begin(request: Request, endpoint: str) -> tuple[Runtime, RequestContex
         model = body.get("model")
         if isinstance(model, str):
             ctx.model = model  # the row of a request refused from here on says what it asked for
-    return rt, ctx, body
+    return body
 
 
 def checked(rt: Runtime, ctx: RequestContext, model: type[M], body: dict[str, Any]) -> M:
@@ -153,12 +160,7 @@ async def until_gone(request: Request, ctx: RequestContext, work: Awaitable[T]) 
         gone = True
         task.cancel()
 
-    exchange = _exchange(request.scope)
-    watcher = None
-    if exchange is not None:
-        exchange.watch(hang_up)
-    else:
-        watcher = asyncio.ensure_future(_on_disconnect(request.receive, hang_up))
+    unwatch = _watch(_exchange(request.scope), request.receive, hang_up)
     try:
         return await work
     except asyncio.CancelledError:
@@ -166,15 +168,24 @@ async def until_gone(request: Request, ctx: RequestContext, work: Awaitable[T]) 
             raise
         raise ClientDisconnect from None  # nobody to answer (the middleware sends nothing)
     finally:
-        if watcher is not None:
-            watcher.cancel()
-        elif exchange is not None:
-            exchange.watch(None)
+        unwatch()
 
 
 def _exchange(scope: Scope) -> Exchange | None:
     ext = scope.get("extensions")
     return ext.get("banjia.exchange") if ext else None
+
+
+def _watch(
+    exchange: Exchange | None, receive: Receive, on_gone: Callable[[], object]
+) -> Callable[[], object]:
+    """Run ``on_gone`` once if the client hangs up; returns what stops watching. The connection
+    says so under banjia's protocol (``exchange``); under another ASGI server a task waits for
+    ``http.disconnect``."""
+    if exchange is not None:
+        exchange.watch(on_gone)
+        return functools.partial(exchange.watch, None)
+    return asyncio.ensure_future(_on_disconnect(receive, on_gone)).cancel
 
 
 async def _on_disconnect(receive: Receive, then: Callable[[], object]) -> None:
@@ -262,11 +273,7 @@ class _SSEResponse(StreamingResponse):
 
         timer = loop.call_later(max(self.deadline - time.monotonic(), 0), expire)
         exchange = _exchange(scope)
-        watcher = None
-        if exchange is not None:
-            exchange.watch(lambda: cancel("gone"))
-        else:
-            watcher = asyncio.ensure_future(_on_disconnect(receive, lambda: cancel("gone")))
+        unwatch = _watch(exchange, receive, lambda: cancel("gone"))
         try:
             await bounded(send({"type": "http.response.start", "status": self.status_code,
                                 "headers": self.raw_headers}))
@@ -287,10 +294,7 @@ class _SSEResponse(StreamingResponse):
         finally:
             ended = True
             timer.cancel()
-            if watcher is not None:
-                watcher.cancel()
-            elif exchange is not None:
-                exchange.watch(None)
+            unwatch()
             with anyio.CancelScope(shield=True):
                 await self.pieces.aclose()  # type: ignore[attr-defined]
                 await self.stream.aclose()  # never iterated, if the client left before its start

@@ -49,7 +49,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
 import orjson
@@ -299,17 +299,26 @@ def _upstream_message(body: bytes) -> str:
     return "no message"
 
 
+@runtime_checkable
+class _Authorizing(Protocol):
+    """What :class:`Upstream` uses of a provider's chat adaptor (the OpenAI-compatible, Zhipu and
+    DashScope adaptors all have it)."""
+
+    base_url: str
+
+    def headers(self) -> dict[str, str]: ...
+
+
 class Upstream:
     """One provider's Files and Batches APIs: OpenAI's shapes, with the vendors' few differences
     (Zhipu's ``/v4`` paths, SiliconFlow's wrapped file object, result files linked by URL)."""
 
-    def __init__(self, provider: HTTPProvider, base_url: str, api_key: str | None, *,
-                 jwt: bool = False) -> None:
+    def __init__(self, provider: HTTPProvider, adaptor: _Authorizing) -> None:
         self.provider = provider
         self.name = provider.name
-        self.base = base_url.rstrip("/")
-        self.api_key = api_key or ""
-        self.jwt = jwt
+        # the chat adaptor's base URL and credentials (Zhipu's JWT, signed and cached there)
+        self.adaptor = adaptor
+        self.base = adaptor.base_url.rstrip("/")
         # Zhipu names its paths /v4/… in the batch's endpoint and in each line's url
         self.version = "/v4" if provider.type == "zhipu" else "/v1"
 
@@ -318,14 +327,8 @@ class Upstream:
         return self.version + endpoint.removeprefix("/v1")
 
     def _headers(self) -> dict[str, str]:
-        key = self.api_key
-        if self.jwt and "." in key:
-            from banjia.adaptors.zhipu import sign_token
-
-            key = sign_token(key, time.time())
-        headers = {"Accept": "application/json"}
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
+        headers = {k: v for k, v in self.adaptor.headers().items() if k.lower() != "content-type"}
+        headers["Accept"] = "application/json"
         return headers
 
     async def _send(self, method: str, path: str, body: bytes = b"", content_type: str | None = None,
@@ -574,15 +577,11 @@ class BatchService:
         if up is not None:
             return up
         p = self.providers.get(provider)
-        cfg = self.configs.get(provider)
-        if not isinstance(p, HTTPProvider) or cfg is None:
+        if (not isinstance(p, HTTPProvider) or provider not in self.configs
+                or not isinstance(p.adaptor, _Authorizing)):
             raise APIError(502, f"The provider '{provider}' that runs this batch is no longer "
                                 "configured.", type="upstream_error", code="upstream_unavailable")
-        from banjia.adaptors import registry
-
-        spec = registry().get(cfg.type)
-        base = cfg.base_url or (spec.base_url if spec is not None else "")
-        up = self._upstreams[provider] = Upstream(p, base, cfg.api_key, jwt=cfg.auth == "jwt")
+        up = self._upstreams[provider] = Upstream(p, p.adaptor)
         return up
 
     async def create_batch(self, ctx: RequestContext, body: Mapping[str, Any]) -> dict[str, Any]:

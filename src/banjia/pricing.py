@@ -522,7 +522,8 @@ class Pricer:
 
     def for_row(self, ctx: Any, prompt: int, completion: int, cached: int) -> tuple[float | None, float]:
         """(cost, OpenAI's cost) of a finished request for its ledger row, priced with the
-        schedule in force when it started (``ctx`` is a :class:`banjia.context.RequestContext`).
+        schedule in force when it started (``ctx`` is a :class:`banjia.context.RequestContext`);
+        a Batch API line at the schedule's batch multiplier (as ``banjia cost --batch``).
         A pricing bug costs the row its price, never the row."""
         try:
             media = getattr(ctx, "media", None)
@@ -534,7 +535,8 @@ class Pricer:
             q = self.quote(provider=ctx.provider, provider_type=ctx.provider_type,
                            model=ctx.upstream_model, prompt=prompt, completion=completion,
                            cached=cached, cache_write=cache_writes(ctx.usage),
-                           at=ctx.started_at, asked=ctx.model, endpoint=ctx.endpoint)
+                           at=ctx.started_at, batch=bool(getattr(ctx, "batch", False)),
+                           asked=ctx.model, endpoint=ctx.endpoint)
         except Exception:
             log.exception("pricing failed for %s/%s", ctx.provider, ctx.upstream_model)
             return None, 0.0

@@ -34,9 +34,8 @@ from sqlalchemy import ColumnElement, bindparam, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from banjia import catalog
 from banjia.context import RequestContext
-from banjia.pricing import CATALOG_PRICES, Pricer, cache_writes
+from banjia.pricing import CATALOG_PRICES, Pricer
 from banjia.store._engine import Database
 from banjia.store._text import clean, clean_opt
 from banjia.store.journal import Journal
@@ -94,27 +93,6 @@ def usage_of(usage: dict[str, Any] | None) -> Usage:
     return Usage(prompt, completion, cached, reasoning)
 
 
-def price_cny(provider_type: str | None, model: str | None, u: Usage) -> float | None:
-    """What the provider charges for ``u`` per the catalog; None when it has no price."""
-    if provider_type is None or model is None:
-        return None
-    try:
-        return catalog.price_cny(provider_type, model, u.prompt_tokens, u.completion_tokens,
-                                 cached_tokens=u.cached_tokens)
-    except Exception:  # a pricing bug must not cost the ledger its row
-        log.exception("price lookup failed for %s/%s", provider_type, model)
-        return None
-
-
-def openai_cost_cny(model: str, endpoint: str, u: Usage) -> float:
-    """What OpenAI would charge for the same tokens (0 when the catalog cannot say)."""
-    try:
-        return catalog.openai_cost_cny(model, endpoint, u.prompt_tokens, u.completion_tokens)
-    except Exception:  # as above
-        log.exception("OpenAI price lookup failed for %s", model)
-        return 0.0
-
-
 # The Batch API's own calls (uploading a file, creating or polling a batch) cost nothing: each line
 # of a batch is billed by its own row when its answer comes back (banjia.batches); counting a
 # Messages prompt's tokens is answered by banjia itself
@@ -122,23 +100,11 @@ FREE_ENDPOINTS = frozenset({"files", "batches", "count_tokens"})
 
 
 def _price(ctx: RequestContext, prices: Pricer, u: Usage) -> tuple[float | None, float]:
-    """(cost, OpenAI's cost) of a finished request: the schedule in force when it started, with
-    the config's pricing: overrides; a batch line at the schedule's batch multiplier (the same
-    :meth:`Pricer.quote` as ``banjia cost --batch``)."""
+    """(cost, OpenAI's cost) of a finished request (:meth:`Pricer.for_row`: a batch line at the
+    schedule's batch multiplier)."""
     if ctx.endpoint in FREE_ENDPOINTS:
         return 0.0, 0.0
-    if not ctx.batch:
-        return prices.for_row(ctx, u.prompt_tokens, u.completion_tokens, u.cached_tokens)
-    try:
-        q = prices.quote(provider=ctx.provider, provider_type=ctx.provider_type,
-                         model=ctx.upstream_model, prompt=u.prompt_tokens,
-                         completion=u.completion_tokens, cached=u.cached_tokens,
-                         cache_write=cache_writes(ctx.usage), at=ctx.started_at, batch=True,
-                         asked=ctx.model, endpoint=ctx.endpoint)
-    except Exception:  # a pricing bug costs the row its price, never the row
-        log.exception("batch pricing failed for %s/%s", ctx.provider, ctx.upstream_model)
-        return None, 0.0
-    return q.cost_cny, q.openai_cost_cny
+    return prices.for_row(ctx, u.prompt_tokens, u.completion_tokens, u.cached_tokens)
 
 
 def ledger_row(ctx: RequestContext, prices: Pricer = CATALOG_PRICES) -> dict[str, Any]:

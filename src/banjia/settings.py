@@ -49,9 +49,7 @@ def check_providers(cfg: Config) -> Config:
                 raise ConfigError(f"providers.{name}.{field}: required for type '{p.type}'{hint}")
         if spec.base_url_required and not p.base_url:
             raise ConfigError(f"providers.{name}.base_url: required for type '{p.type}'")
-        d = DESCRIPTORS.get(p.type)
-        if d is None:
-            continue
+        d = spec.descriptor
         if p.endpoints and not d.endpoint_ids:
             with_ids = ", ".join(t for t, x in DESCRIPTORS.items() if x.endpoint_ids)
             raise ConfigError(f"providers.{name}.endpoints: only types {with_ids} take endpoint ids")
@@ -64,10 +62,10 @@ def embedded_defaults() -> Config:
     """No config file: SQLite beside you, the bundled local model, and every vendor whose key is set."""
     providers: dict[str, dict[str, Any]] = {"local": {"type": "local"}}
     for spec in registry().values():
-        d = DESCRIPTORS.get(spec.type)
+        d = spec.descriptor
         # legacy protocols (qianfan-v1, minimax-pro) only when a config file asks for them: their
         # variables would otherwise enable them beside their successors
-        if not spec.key_env or (d is not None and (d.legacy or d.base_url_required)):
+        if not spec.key_env or d.legacy or d.base_url_required:
             continue
         values = {f: os.environ.get(var) for f, var in zip(spec.credentials, spec.key_env, strict=False)}
         if spec.credentials and all(values.values()):

@@ -29,33 +29,44 @@ __all__ = ["ProviderSpec", "http_provider", "registry"]
 
 @dataclass(frozen=True, slots=True)
 class ProviderSpec:
+    """A provider type's builder; its facts are its descriptor's (banjia.vendors), read through."""
+
     type: str
-    title: str
-    credentials: tuple[str, ...]  # ProviderConfig fields that must be set
-    key_env: tuple[str, ...]  # the environment variable for each credential (embedded defaults)
-    base_url: str  # default upstream; the config's base_url overrides it
     build: Callable[[str, ProviderConfig, Transport], Provider]
-    base_url_required: bool = False
 
     @classmethod
     def of(
         cls, provider_type: str, build: Callable[[str, ProviderConfig, Transport], Provider]
     ) -> ProviderSpec:
-        """The spec of ``provider_type`` with its facts from the type's descriptor (banjia.vendors)."""
-        d = DESCRIPTORS[provider_type]
-        return cls(
-            type=d.type,
-            title=d.title,
-            credentials=d.credentials,
-            key_env=d.key_env,
-            base_url=d.base_url,
-            build=build,
-            base_url_required=d.base_url_required,
-        )
+        """The spec of ``provider_type``; a type with no descriptor fails here, at import."""
+        return cls(DESCRIPTORS[provider_type].type, build)
 
     @property
     def descriptor(self) -> Descriptor:
         return DESCRIPTORS[self.type]
+
+    @property
+    def title(self) -> str:
+        return self.descriptor.title
+
+    @property
+    def credentials(self) -> tuple[str, ...]:
+        """ProviderConfig fields that must be set."""
+        return self.descriptor.credentials
+
+    @property
+    def key_env(self) -> tuple[str, ...]:
+        """The environment variable for each credential (embedded defaults)."""
+        return self.descriptor.key_env
+
+    @property
+    def base_url(self) -> str:
+        """The default upstream; the config's base_url overrides it."""
+        return self.descriptor.base_url
+
+    @property
+    def base_url_required(self) -> bool:
+        return self.descriptor.base_url_required
 
 
 def http_provider(
@@ -63,9 +74,11 @@ def http_provider(
     cfg: ProviderConfig,
     transport: Transport,
     make: Callable[[Fetch, str], Adaptor],
-    default_base_url: str,
+    default_base_url: str | None = None,
 ) -> Provider:
-    """A provider that sends over HTTP/WebSocket: ``make(fetch, base_url)`` builds its adaptor."""
+    """A provider that sends over HTTP/WebSocket: ``make(fetch, base_url)`` builds its adaptor.
+
+    The base URL is the config's, else ``default_base_url``, else the type's descriptor's."""
     from banjia.providers import HTTPProvider
     from banjia.transport import Egress, Timeouts
 
@@ -79,6 +92,8 @@ def http_provider(
     async def fetch(req):  # type: ignore[no-untyped-def]
         return await holder[0].fetch(req)
 
+    if default_base_url is None:
+        default_base_url = DESCRIPTORS[cfg.type].base_url
     adaptor = make(fetch, (cfg.base_url or default_base_url).rstrip("/"))
     p = HTTPProvider(name, cfg.type, adaptor, transport, timeouts, egress)
     holder.append(p)
@@ -98,7 +113,6 @@ def _compat_specs() -> list[ProviderSpec]:
                 lambda fetch, base: OpenAICompatAdaptor(
                     name, fetch, v, base_url=base, api_key=cfg.api_key, endpoints=cfg.endpoints
                 ),
-                DESCRIPTORS[v.type].base_url,
             )
 
         return build

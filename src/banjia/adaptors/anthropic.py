@@ -560,7 +560,6 @@ def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
             # x-api-key unless the config says bearer (the field's default is the zhipu type's)
             bearer=cfg.auth == "bearer" and "auth" in cfg.model_fields_set,
         ),
-        DESCRIPTORS["anthropic"].base_url,
     )
 
 

@@ -466,7 +466,6 @@ def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
         cfg,
         transport,
         lambda fetch, base: DashScopeAdaptor(name, fetch, base_url=base, api_key=cfg.api_key),
-        SPEC.base_url,
     )
 
 

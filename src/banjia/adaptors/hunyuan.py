@@ -39,7 +39,6 @@ from banjia.adaptors.base import (
 from banjia.adaptors.vendors import AUTH, CONTENT_FILTER, QUOTA, RATE
 from banjia.protocol.chat import ChatRequest, chat_completion, choice, text_of, usage
 from banjia.providers import unsupported
-from banjia.vendors import DESCRIPTORS
 
 if TYPE_CHECKING:
     from banjia.config import ProviderConfig
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SPEC", "HunyuanAdaptor", "tc3_authorization"]
 
-DEFAULT_BASE_URL = DESCRIPTORS["hunyuan-tc3"].base_url
 SERVICE = "hunyuan"
 ACTION = "ChatCompletions"
 VERSION = "2023-09-01"
@@ -457,7 +455,6 @@ def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
             secret_key=cfg.secret_key or "",
             region=cfg.region,
         ),
-        DEFAULT_BASE_URL,
     )
 
 

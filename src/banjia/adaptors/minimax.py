@@ -40,7 +40,6 @@ from banjia.adaptors.base import (
 from banjia.adaptors.vendors import AUTH, MINIMAX_ERRORS, QUOTA, RATE, Clamp
 from banjia.protocol.chat import ChatRequest, ToolCall, chat_completion, choice, text_of, usage
 from banjia.tokens import estimate_text
-from banjia.vendors import DESCRIPTORS
 
 if TYPE_CHECKING:
     from banjia.config import ProviderConfig
@@ -49,7 +48,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SPEC", "MiniMaxProAdaptor"]
 
-DEFAULT_BASE_URL = DESCRIPTORS["minimax-pro"].base_url
 PATH = "/v1/text/chatcompletion_pro"
 BOT_NAME = "Assistant"
 USER_NAME = "User"
@@ -324,7 +322,6 @@ def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
         lambda fetch, base: MiniMaxProAdaptor(
             name, fetch, base_url=base, api_key=cfg.api_key or "", group_id=cfg.group_id or ""
         ),
-        DEFAULT_BASE_URL,
     )
 
 

@@ -77,9 +77,9 @@ class OpenAICompatAdaptor(Adaptor):
         return h
 
     def upstream_model(self, model: str) -> str:
-        if self.vendor.endpoint_map:
-            return self.endpoints.get(model, model)
-        return model
+        # Ark's per-account endpoint ids; empty for the other types (banjia.settings refuses
+        # `endpoints` for a type whose descriptor takes no endpoint ids)
+        return self.endpoints.get(model, model)
 
     async def chat_request(self, req: ChatRequest, model: str, *, stream: bool) -> UpstreamRequest:
         v = self.vendor

@@ -587,7 +587,6 @@ def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
             secret_key=cfg.secret_key,
             endpoints=cfg.endpoints,
         ),
-        SPEC.base_url,
     )
 
 

@@ -42,7 +42,6 @@ from banjia.adaptors.vendors import AUTH, SPARK_ERRORS, Clamp
 from banjia.errors import not_found
 from banjia.protocol.chat import ChatRequest, text_of, usage
 from banjia.providers import unsupported
-from banjia.vendors import DESCRIPTORS
 
 if TYPE_CHECKING:
     from banjia.config import ProviderConfig
@@ -51,7 +50,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MODELS", "SPEC", "SparkAdaptor", "signed_query"]
 
-DEFAULT_BASE_URL = DESCRIPTORS["spark-ws"].base_url
 
 # model (the domain, matched case-insensitively) → (path, domain); providers.md §6a
 MODELS: Mapping[str, tuple[str, str]] = MappingProxyType(
@@ -293,7 +291,6 @@ def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
             api_key=cfg.api_key or "",
             api_secret=cfg.api_secret or "",
         ),
-        DEFAULT_BASE_URL,
     )
 
 

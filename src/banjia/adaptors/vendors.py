@@ -54,7 +54,6 @@ class Vendor:
     body_errors: Literal["code", "base_resp"] | None = None
     finish_map: dict[str, str] = field(default_factory=dict)
     error_table: ErrorTable = field(default_factory=dict)
-    endpoint_map: bool = False  # Ark: model names map to per-account endpoint ids
     # (message fragment, code) for the rare vendor whose message is the only signal
     message_codes: tuple[tuple[str, str], ...] = ()
 
@@ -210,7 +209,6 @@ VENDORS: dict[str, Vendor] = {
         ),
         Vendor(
             "ark",
-            endpoint_map=True,
             error_table={
                 "sensitivecontentdetected": CONTENT_FILTER,
                 "inputtextsensitivecontentdetected": CONTENT_FILTER,

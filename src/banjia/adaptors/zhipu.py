@@ -25,7 +25,6 @@ from banjia.adaptors.base import Fetch
 from banjia.adaptors.openai_compat import OpenAICompatAdaptor
 from banjia.adaptors.vendors import VENDORS, Vendor
 from banjia.errors import UpstreamError
-from banjia.vendors import DESCRIPTORS
 
 if TYPE_CHECKING:
     from banjia.config import ProviderConfig
@@ -105,7 +104,6 @@ def _build(name: str, cfg: ProviderConfig, transport: Transport) -> Provider:
         lambda fetch, base: ZhipuAdaptor(
             name, fetch, base_url=base, api_key=cfg.api_key, jwt=cfg.auth == "jwt", endpoints=cfg.endpoints
         ),
-        DESCRIPTORS["zhipu"].base_url,
     )
 
 

@@ -23,6 +23,8 @@ import re
 from collections.abc import Mapping
 from typing import TypeVar
 
+from banjia.catalog._versions import nearest, strip_snapshots
+
 __all__ = ["parse", "resolve"]
 
 T = TypeVar("T")
@@ -38,11 +40,7 @@ def parse(name: str) -> tuple[str, float] | None:
     """(tier, version) of a Claude model name, or None for a name of another shape."""
     base = name.strip().lower().split("[", 1)[0]
     base = base.removeprefix("anthropic/").removeprefix("anthropic.")  # gateway-style prefixes
-    while True:
-        shorter = _SNAPSHOT.sub("", base)
-        if shorter == base:
-            break
-        base = shorter
+    base = strip_snapshots(base, _SNAPSHOT)
     m = _NEW.match(base) or _OLD.match(base)
     if m is None:
         return None
@@ -59,8 +57,6 @@ def resolve(name: str, listed: Mapping[str, T]) -> T | None:
     if wanted is None:
         return None
     tier, version = wanted
-    same = sorted((got[1], k) for k in listed if (got := parse(k)) is not None and got[0] == tier)
-    if not same:
-        return None
-    below = [k for v, k in same if v <= version]
-    return listed[below[-1] if below else same[0][1]]
+    found = nearest(version, ((got[1], k) for k in listed
+                              if (got := parse(k)) is not None and got[0] == tier))
+    return None if found is None else listed[found]

@@ -26,6 +26,8 @@ import re
 from collections.abc import Mapping
 from typing import TypeVar
 
+from banjia.catalog._versions import nearest, strip_snapshots
+
 __all__ = ["resolve"]
 
 T = TypeVar("T")
@@ -41,11 +43,7 @@ _SIZES = ("mini", "nano", "pro", "turbo", "instruct", "small", "large")
 
 
 def _strip_snapshots(name: str) -> str:
-    while True:
-        shorter = _SNAPSHOT.sub("", name)
-        if shorter == name:
-            return name
-        name = shorter
+    return strip_snapshots(name, _SNAPSHOT)
 
 
 def _parts(name: str) -> tuple[str, str | None, str | None]:
@@ -80,13 +78,10 @@ def _nearest(name: str, listed: Mapping[str, T]) -> T | None:
     if wanted is None:
         return None
     line, version, size = wanted
-    same = sorted((got[1], key) for key in listed
-                  if (got := _line(key)) is not None and got[0] == line and got[2] == size
-                  and key == _strip_snapshots(key))
-    if not same:
-        return None
-    below = [key for v, key in same if v <= version]
-    return listed[below[-1] if below else same[0][1]]
+    found = nearest(version, ((got[1], k) for k in listed
+                              if (got := _line(k)) is not None and got[0] == line and got[2] == size
+                              and k == _strip_snapshots(k)))
+    return None if found is None else listed[found]
 
 
 def resolve(name: str, listed: Mapping[str, T]) -> T | None:

@@ -208,6 +208,7 @@ _ENTRIES: list[Descriptor] = [
         # chat only: v1 serves each model on its own path, and embedding-v1 answers 400 there
         capabilities=_CHAT | {"tools"},
         list_models=None, legacy="qianfan",
+        endpoint_ids=True,  # `endpoints: {model: service path}` adds self-deployed services
         quirks=("deprecated by Baidu: use type qianfan (v2, bearer key)",),
     ),
     Descriptor(

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,11 @@ def _say(msg: str) -> None:
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
+def _pythonpath(first: Path) -> str:
+    """``first`` ahead of the caller's own PYTHONPATH, if any."""
+    return os.pathsep.join(p for p in (str(first), os.environ.get("PYTHONPATH")) if p)
+
+
 class Bench:
     def __init__(self, plan: Plan, work: Path, *, litellm: bool, local: bool, baseline: Path | None = None,
                  transports: tuple[str, ...] = ()) -> None:
@@ -92,34 +98,26 @@ class Bench:
                                            {"authorization": f"Bearer {LITELLM_KEY}"})
             self.results["litellm_bin"] = str(exe)
         threads = _llama_threads()
+
+        def banjia(name: str, label: str, argv: Callable[[Path, int], list[str]], *, workers: int = 1,
+                   db: str = "", env: dict[str, str] | None = None, cwd: Path = w) -> None:
+            """A banjia server on the fake, with a config of its own: another tree, client or app."""
+            port = free_port()
+            cfg = w / f"{name}.yaml"
+            cfg.write_text(banjia_config(port, fake_port, w / (db or f"{name}.db"), workers, threads))
+            self.servers[name] = start(name, argv(cfg, port), port, w, env=env, cwd=cwd)
+            self.targets[name] = Target(name, label, port, auth)
+
         for name, workers in ((B1, 1), (BN, self.workers)):
-            port = free_port()
-            cfg = w / f"{name}.yaml"
-            cfg.write_text(banjia_config(port, fake_port, w / f"{name}.db", workers, threads))
-            self.servers[name] = start(name, banjia_argv(cfg, port, workers), port, w, cwd=w)
-            self.targets[name] = Target(name, f"banjia {workers}w", port, auth)
-        port = free_port()
-        cfg = w / f"{B1_NOSTORE}.yaml"
-        cfg.write_text(banjia_config(port, fake_port, w / "unused.db", 1, threads))
-        self.servers[B1_NOSTORE] = start(B1_NOSTORE, nostore_argv(cfg, port), port, w, cwd=REPO)
-        self.targets[B1_NOSTORE] = Target(B1_NOSTORE, "banjia 1w no store", port, auth)
+            banjia(name, f"banjia {workers}w", partial(banjia_argv, workers=workers), workers=workers)
+        banjia(B1_NOSTORE, "banjia 1w no store", nostore_argv, db="unused.db", cwd=REPO)
         if self.baseline is not None:
-            port = free_port()
-            cfg = w / f"{BASE}.yaml"
-            cfg.write_text(banjia_config(port, fake_port, w / f"{BASE}.db", 1, threads))
-            path = os.pathsep.join(p for p in (str(self.baseline / "src"), os.environ.get("PYTHONPATH")) if p)
-            self.servers[BASE] = start(BASE, baseline_argv(cfg, port), port, w, env={"PYTHONPATH": path},
-                                       cwd=w)
-            self.targets[BASE] = Target(BASE, f"banjia 1w {self.baseline.name}", port, auth)
+            banjia(BASE, f"banjia 1w {self.baseline.name}", baseline_argv,
+                   env={"PYTHONPATH": _pythonpath(self.baseline / "src")})
         for transport in self.transports:
-            name = alt_target(transport)
-            port = free_port()
-            cfg = w / f"{name}.yaml"
-            cfg.write_text(banjia_config(port, fake_port, w / f"{name}.db", 1, threads))
-            path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
-            env = {"PYTHONPATH": path, "BENCH_BASELINE": str(self.baseline or "")}
-            self.servers[name] = start(name, alt_argv(transport, cfg, port), port, w, env=env, cwd=w)
-            self.targets[name] = Target(name, f"banjia 1w {transport}", port, auth)
+            banjia(alt_target(transport), f"banjia 1w {transport}",
+                   partial(alt_argv, transport),
+                   env={"PYTHONPATH": _pythonpath(REPO), "BENCH_BASELINE": str(self.baseline or "")})
 
     async def _wait_all(self) -> None:
         body = chat_body(stream=False)

@@ -176,3 +176,13 @@ def upstream() -> Iterator[CountingUpstream]:
     u = CountingUpstream()
     yield u
     u.stop()
+
+
+def counting_gateway(fake: FakeOpenAI, upstream: CountingUpstream, tmp: pytest.TempPathFactory,
+                     name: str, **routing: Any) -> Iterator[Gateway]:
+    """A gateway whose provider ``up`` is ``upstream``, for a module fixture to ``yield from``;
+    the circuit never trips (circuits have their own tests)."""
+    g = Gateway(config(fake, tmp.mktemp(name), providers={"up": upstream.provider()},
+                       routing={**routing, "circuit": {"failures": 10_000}}))
+    yield g
+    g.stop()

@@ -16,27 +16,19 @@ from banjia.transport import Timeouts, Transport, UpstreamRequest
 from tests.conftest import strict_client
 from tests.fakes.openai_fake import FakeOpenAI
 from tests.harness import Gateway
-from tests.routing.conftest import USER, CountingUpstream, config
-
-NO_TRIPPING = {"circuit": {"failures": 10_000}}  # circuits have their own tests
+from tests.routing.conftest import USER, CountingUpstream, counting_gateway
 
 
 @pytest.fixture(scope="module")
 def no_retries(fake: FakeOpenAI, upstream: CountingUpstream,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    g = Gateway(config(fake, tmp_path_factory.mktemp("resend0"), providers={"up": upstream.provider()},
-                       routing={"retries": 0, **NO_TRIPPING}))
-    yield g
-    g.stop()
+    yield from counting_gateway(fake, upstream, tmp_path_factory, "resend0", retries=0)
 
 
 @pytest.fixture(scope="module")
 def two_retries(fake: FakeOpenAI, upstream: CountingUpstream,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    g = Gateway(config(fake, tmp_path_factory.mktemp("resend2"), providers={"up": upstream.provider()},
-                       routing={"retries": 2, **NO_TRIPPING}))
-    yield g
-    g.stop()
+    yield from counting_gateway(fake, upstream, tmp_path_factory, "resend2", retries=2)
 
 
 def _hang_up_on_a_kept_alive_connection(g: Gateway, tag: str) -> openai.APIStatusError:

@@ -15,7 +15,7 @@ from banjia.routing.retry import RetryPolicy
 from tests.conftest import strict_client
 from tests.fakes.openai_fake import FakeOpenAI
 from tests.harness import Gateway
-from tests.routing.conftest import USER, CountingUpstream, config
+from tests.routing.conftest import USER, CountingUpstream, counting_gateway
 
 POLICY = RetryPolicy(retries=3, backoff=0.25, max_retry_after=5.0)
 
@@ -54,11 +54,8 @@ def test_only_a_retry_action_is_retried(action: Action) -> None:
 @pytest.fixture(scope="module")
 def gw(fake: FakeOpenAI, upstream: CountingUpstream,
        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    routing = {"retries": 3, "retry_backoff": 0.01, "total_timeout": 5.0, "circuit": {"failures": 10_000}}
-    g = Gateway(config(fake, tmp_path_factory.mktemp("retries"), providers={"up": upstream.provider()},
-                       routing=routing))
-    yield g
-    g.stop()
+    yield from counting_gateway(fake, upstream, tmp_path_factory, "retries",
+                         retries=3, retry_backoff=0.01, total_timeout=5.0)
 
 
 def test_a_failing_entry_is_sent_one_plus_retries_times(gw: Gateway, upstream: CountingUpstream) -> None:
@@ -72,11 +69,8 @@ def test_a_failing_entry_is_sent_one_plus_retries_times(gw: Gateway, upstream: C
 def bounded(fake: FakeOpenAI, upstream: CountingUpstream,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     # back-offs of 0.15, 0.3, 0.6 s…: only two retries start within the 1 s bound
-    routing = {"retries": 10, "retry_backoff": 0.15, "total_timeout": 1.0, "circuit": {"failures": 10_000}}
-    g = Gateway(config(fake, tmp_path_factory.mktemp("bounded"), providers={"up": upstream.provider()},
-                       routing=routing))
-    yield g
-    g.stop()
+    yield from counting_gateway(fake, upstream, tmp_path_factory, "bounded",
+                         retries=10, retry_backoff=0.15, total_timeout=1.0)
 
 
 def test_retries_stop_at_the_total_timeout(bounded: Gateway, upstream: CountingUpstream) -> None:

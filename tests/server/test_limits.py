@@ -10,7 +10,7 @@ import resource
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -149,19 +149,23 @@ def test_stalled_body_is_closed(served: Served) -> None:
         assert closed_by_server(s)
 
 
+def closed_while_trickling(s: socket.socket, piece: Callable[[int], bytes]) -> bool:
+    """Send ``piece(i)`` every 20 ms, for 8 s at most: whether the server closed the connection
+    although bytes kept coming."""
+    for i in range(400):
+        try:
+            s.sendall(piece(i))
+        except (BrokenPipeError, ConnectionResetError):
+            return True
+        time.sleep(0.02)
+    s.settimeout(2)
+    return closed_by_server(s)
+
+
 def test_trickled_body_is_closed(served: Served) -> None:
     with connect(served.port) as s:
         s.sendall(post_head("/v1/chat/completions", 60000))
-        closed = False
-        for _ in range(400):  # a byte every 20 ms, for 8 s at most
-            try:
-                s.sendall(b" ")
-            except (BrokenPipeError, ConnectionResetError):
-                closed = True
-                break
-            time.sleep(0.02)
-        s.settimeout(2)
-        assert closed or closed_by_server(s)
+        assert closed_while_trickling(s, lambda _: b" ")
 
 
 # -- headers -----------------------------------------------------------------------------------
@@ -201,16 +205,7 @@ def test_connection_that_sends_nothing_is_closed(served: Served) -> None:
 def test_slowloris_partial_headers_are_closed_although_bytes_keep_coming(served: Served) -> None:
     with connect(served.port) as s:
         s.sendall(b"GET /healthz HTTP/1.1\r\n")
-        closed = False
-        for i in range(400):  # a header line every 20 ms, for 8 s at most
-            try:
-                s.sendall(f"X-{i}: v\r\n".encode())
-            except (BrokenPipeError, ConnectionResetError):
-                closed = True
-                break
-            time.sleep(0.02)
-        s.settimeout(2)
-        assert closed or closed_by_server(s)
+        assert closed_while_trickling(s, lambda i: f"X-{i}: v\r\n".encode())
 
 
 def test_idle_keep_alive_connection_is_closed(served: Served) -> None:

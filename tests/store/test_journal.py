@@ -5,13 +5,10 @@ PostgreSQL, with real processes."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import signal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 from sqlalchemy import select
 
@@ -21,7 +18,7 @@ from tests.conftest import fake_provider
 from tests.fakes.openai_fake import FakeOpenAI
 from tests.harness import MASTER_KEY
 from tests.store.conftest import config_for, ctx_for, finish
-from tests.store.test_kill import PROMPT, Server
+from tests.store.test_kill import Server, _load
 
 
 async def _create_key(db_url: str) -> str:
@@ -45,44 +42,6 @@ async def _state(db_url: str) -> tuple[set[str], dict[str, Any]]:
         await store.aclose()
 
 
-async def _load_then_kill(server: Server, key: str, answers: int) -> set[str]:
-    """16 clients (half streaming) until ``answers`` answers arrived in full, then SIGKILL while
-    requests are in flight; the x-request-id of each answer received in full."""
-    seen: set[str] = set()
-    enough, stop = asyncio.Event(), asyncio.Event()
-    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": PROMPT}]}
-
-    async def worker(i: int, client: httpx.AsyncClient) -> None:
-        while not stop.is_set():
-            try:
-                if i % 2:
-                    r = await client.post("/v1/chat/completions", json=body)
-                    ok, rid = r.status_code == 200, r.headers.get("x-request-id", "")
-                else:
-                    async with client.stream("POST", "/v1/chat/completions",
-                                             json={**body, "stream": True}) as s:
-                        text = "".join([t async for t in s.aiter_text()])
-                        ok = s.status_code == 200 and text.rstrip().endswith("[DONE]")
-                        rid = s.headers.get("x-request-id", "")
-            except httpx.HTTPError:
-                await asyncio.sleep(0.01)
-                continue
-            if ok:
-                seen.add(rid)
-                if len(seen) >= answers:
-                    enough.set()
-
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as client:
-        tasks = [asyncio.create_task(worker(i, client)) for i in range(16)]
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(enough.wait(), 60)
-        server.stop(signal.SIGKILL)
-        stop.set()
-        await asyncio.gather(*tasks)
-    return seen
-
-
 async def test_a_killed_process_loses_no_answered_request_and_no_quota(
         fake: FakeOpenAI, db_url: str, tmp_path: Path) -> None:
     config = tmp_path / "banjia.yaml"
@@ -95,7 +54,8 @@ async def test_a_killed_process_loses_no_answered_request_and_no_quota(
     log = tmp_path / "gateway.log"
     key = await _create_key(db_url)
 
-    seen = await _load_then_kill(Server(config, log), key, 150)
+    server = Server(config, log)
+    seen = await _load(server.url, 150, kill=server, key=key)
     assert len(seen) >= 150
     _, before = await _state(db_url)
     assert before["reserved_tokens"] > 0  # requests were in flight when it was killed

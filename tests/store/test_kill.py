@@ -65,10 +65,11 @@ class Server:
         self.log.close()
 
 
-async def _load(url: str, answers: int, workers: int = 16,
-                kill: Server | None = None) -> set[str]:
-    """Requests from ``workers`` clients until they got ``answers`` answers in full; the ids of
-    those answers. With ``kill``, the server is SIGKILLed then, while requests are in flight."""
+async def _load(url: str, answers: int, workers: int = 16, kill: Server | None = None,
+                key: str = MASTER_KEY) -> set[str]:
+    """Requests with ``key`` from ``workers`` clients (half streaming) until they got ``answers``
+    answers in full; the ids of those answers. With ``kill``, the server is SIGKILLed then, while
+    requests are in flight."""
     seen: set[str] = set()
     stop, enough = asyncio.Event(), asyncio.Event()
 
@@ -77,7 +78,7 @@ async def _load(url: str, answers: int, workers: int = 16,
         if len(seen) >= answers:
             enough.set()
 
-    headers = {"Authorization": f"Bearer {MASTER_KEY}"}
+    headers = {"Authorization": f"Bearer {key}"}
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": PROMPT}]}
 
     async def worker(i: int, client: httpx.AsyncClient) -> None:

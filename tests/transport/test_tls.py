@@ -11,7 +11,7 @@ import pytest
 
 from banjia.config import parse_config
 from banjia.errors import ConfigError, UpstreamError
-from banjia.transport import Egress, Transport, UpstreamRequest
+from banjia.transport import Egress, Transport, UpstreamRequest, UpstreamResponse
 from tests.conftest import strict_client
 from tests.harness import MASTER_KEY, Gateway
 from tests.transport.conftest import BOUNDS
@@ -29,6 +29,15 @@ def said(body: bytes) -> str:
     return str(orjson.loads(body)["choices"][0]["message"]["content"])
 
 
+async def send_once(upstream: TLSUpstream, egress: Egress) -> UpstreamResponse:
+    """One chat request on a transport of its own, closed afterwards."""
+    transport = Transport()
+    try:
+        return await transport.send(chat_request(upstream), BOUNDS, "tls", egress)
+    finally:
+        await transport.aclose()
+
+
 async def test_an_upstream_whose_ca_is_not_trusted_is_not_reached(tls_upstream: TLSUpstream) -> None:
     answered = len(tls_upstream.versions)
     transport = Transport()
@@ -43,22 +52,12 @@ async def test_an_upstream_whose_ca_is_not_trusted_is_not_reached(tls_upstream: 
 
 
 async def test_the_providers_ca_file_makes_its_upstream_trusted(ca: CA, tls_upstream: TLSUpstream) -> None:
-    transport = Transport()
-    try:
-        resp = await transport.send(chat_request(tls_upstream), BOUNDS, "tls",
-                                    Egress(ca_file=str(ca.ca_file)))
-    finally:
-        await transport.aclose()
+    resp = await send_once(tls_upstream, Egress(ca_file=str(ca.ca_file)))
     assert resp.status == 200 and said(resp.body).startswith("HTTP/")
 
 
 async def test_http2_is_spoken_where_the_upstream_offers_it(ca: CA, tls_upstream: TLSUpstream) -> None:
-    transport = Transport()
-    try:
-        resp = await transport.send(chat_request(tls_upstream), BOUNDS, "tls",
-                                    Egress(ca_file=str(ca.ca_file)))
-    finally:
-        await transport.aclose()
+    resp = await send_once(tls_upstream, Egress(ca_file=str(ca.ca_file)))
     assert said(resp.body) == "HTTP/2"
     assert tls_upstream.versions[-1] == "2"
 
@@ -77,22 +76,15 @@ async def test_a_stream_over_http2_arrives_as_events(ca: CA, tls_upstream: TLSUp
 
 
 async def test_http2_can_be_switched_off(ca: CA, tls_upstream: TLSUpstream) -> None:
-    transport = Transport()
-    try:
-        resp = await transport.send(chat_request(tls_upstream), BOUNDS, "tls",
-                                    Egress(ca_file=str(ca.ca_file), http2=False))
-    finally:
-        await transport.aclose()
+    resp = await send_once(tls_upstream, Egress(ca_file=str(ca.ca_file), http2=False))
     assert said(resp.body) == "HTTP/1.1"
 
 
 async def test_an_upstream_without_http2_is_spoken_to_in_http1(ca: CA) -> None:
     upstream = TLSUpstream(ca, http2=False)
-    transport = Transport()
     try:
-        resp = await transport.send(chat_request(upstream), BOUNDS, "tls", Egress(ca_file=str(ca.ca_file)))
+        resp = await send_once(upstream, Egress(ca_file=str(ca.ca_file)))
     finally:
-        await transport.aclose()
         upstream.stop()
     assert said(resp.body) == "HTTP/1.1" and upstream.versions == ["1.1"]
 

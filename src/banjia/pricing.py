@@ -153,46 +153,80 @@ class Schedule:
         kinds = [k for k, on in (("tiered", self.tiers), ("banded", self.bands)) if on]
         return ", ".join(kinds) or "flat"
 
+    def _pick(self, prompt_tokens: int,
+              at: _dt.datetime) -> tuple[Rates, int, int, _dt.datetime | None]:
+        """The rates for ``prompt_tokens`` at ``at``: (rates, tier index or -1, band index or -1,
+        the Beijing time a band matched)."""
+        for i, tier in enumerate(self.tiers):
+            if prompt_tokens <= tier.up_to:
+                return tier.rates, i, -1, None
+        if self.bands:
+            local = at.astimezone(BEIJING)
+            for i, band in enumerate(self.bands):
+                if band.matches(local):
+                    return band.rates, -1, i, local
+        return self.rates, -1, -1, None
+
     def select(self, prompt_tokens: int, at: _dt.datetime) -> tuple[Rates, str]:
         """The rates for a request with ``prompt_tokens`` that started at ``at``, and the rule that
         chose them."""
-        for i, tier in enumerate(self.tiers):
-            if prompt_tokens <= tier.up_to:
-                return tier.rates, f"tiers[{i}] (prompt {prompt_tokens} <= {tier.up_to})"
-        local = at.astimezone(BEIJING)
-        for i, band in enumerate(self.bands):
-            if band.matches(local):
-                when = local.strftime("%a %Y-%m-%d %H:%M")
-                return band.rates, f"bands[{i}] ({band.describe()}; started {when} Beijing)"
-        return self.rates, "flat" if not (self.tiers or self.bands) else "top-level rates"
+        rates, tier, band, local = self._pick(prompt_tokens, at)
+        if tier >= 0:
+            return rates, f"tiers[{tier}] (prompt {prompt_tokens} <= {self.tiers[tier].up_to})"
+        if band >= 0 and local is not None:
+            when = local.strftime("%a %Y-%m-%d %H:%M")
+            return rates, f"bands[{band}] ({self.bands[band].describe()}; started {when} Beijing)"
+        return rates, "flat" if not (self.tiers or self.bands) else "top-level rates"
 
-    def quote(self, prompt: int, completion: int, *, cached: int = 0, cache_write: int = 0,
-              at: _dt.datetime, batch: bool = False) -> Quote:
-        """The CNY price of a request under this schedule (see the module docstring)."""
-        for name, n in (("prompt", prompt), ("completion", completion), ("cached", cached),
-                        ("cache_write", cache_write)):
-            if n < 0:
-                raise ValueError(f"{name} tokens must not be negative, got {n}")
-        rates, rule = self.select(prompt, at)
+    def _charges(self, rates: Rates, prompt: int, completion: int, cached: int,
+                 cache_write: int) -> tuple[tuple[str, float | None, int], ...]:
+        """(what, CNY per million, tokens) for each kind of token a request is billed for."""
+        if min(prompt, completion, cached, cache_write) < 0:
+            for name, n in (("prompt", prompt), ("completion", completion), ("cached", cached),
+                            ("cache_write", cache_write)):
+                if n < 0:
+                    raise ValueError(f"{name} tokens must not be negative, got {n}")
         cached = min(cached, prompt)
         cache_write = min(cache_write, prompt - cached)
         fresh = prompt - cached - cache_write
         input_rate = rates.input
         read = _first(rates.cache_read, self.rates.cache_read, input_rate)
         write = _first(rates.cache_write, self.rates.cache_write, input_rate)
-        needed = [("input", input_rate, fresh), ("cache_read", read, cached),
-                  ("cache_write", write, cache_write), ("output", rates.output, completion)]
+        return (("input", input_rate, fresh), ("cache_read", read, cached),
+                ("cache_write", write, cache_write), ("output", rates.output, completion))
+
+    def _total(self, charges: tuple[tuple[str, float | None, int], ...], batch: bool) -> float | None:
+        total = 0.0
+        for _, rate, n in charges:
+            if n:
+                if rate is None:
+                    return None
+                total += n * rate
+        total /= _PER
+        if batch and self.batch is not None:
+            total *= self.batch
+        return total
+
+    def cost(self, prompt: int, completion: int, *, cached: int = 0, cache_write: int = 0,
+             at: _dt.datetime, batch: bool = False) -> float | None:
+        """:meth:`quote`'s ``cost_cny`` without the text of its rule (all a ledger row needs)."""
+        rates = self._pick(prompt, at)[0]
+        return self._total(self._charges(rates, prompt, completion, cached, cache_write), batch)
+
+    def quote(self, prompt: int, completion: int, *, cached: int = 0, cache_write: int = 0,
+              at: _dt.datetime, batch: bool = False) -> Quote:
+        """The CNY price of a request under this schedule (see the module docstring)."""
+        rates, rule = self.select(prompt, at)
+        needed = self._charges(rates, prompt, completion, cached, cache_write)
         unknown = [name for name, rate, n in needed if n and rate is None]
         if unknown:
             return Quote(None, f"{rule}: no {' or '.join(unknown)} price known")
-        total = sum(n * (rate or 0.0) for _, rate, n in needed) / _PER
         parts = [f"{name} {n} x {rate:g}" for name, rate, n in needed if n and rate is not None]
         if batch and self.batch is not None:
-            total *= self.batch
             parts.append(f"batch x {self.batch:g}")
         elif batch:
             parts.append("no batch discount listed")
-        return Quote(total, f"{rule}: " + (", ".join(parts) or "no tokens"))
+        return Quote(self._total(needed, batch), f"{rule}: " + (", ".join(parts) or "no tokens"))
 
     def quote_media(self, units: Mapping[str, float | None], *, prompt: int = 0,
                     at: _dt.datetime) -> Quote:
@@ -223,7 +257,10 @@ class Schedule:
 
 
 def _first(*values: float | None) -> float | None:
-    return next((v for v in values if v is not None), None)
+    for v in values:
+        if v is not None:
+            return v
+    return None
 
 
 def _hhmm(minutes: int) -> str:
@@ -457,13 +494,25 @@ class Pricer:
                  at: _dt.datetime) -> tuple[Schedule, str] | None:
         """The schedule in force at ``at`` and where it comes from, or None when nothing prices
         this model."""
+        found = self._find(provider, provider_type, model, at)
+        if found is None:
+            return None
+        sched, key, info = found
+        if info is None:
+            return sched, f"config pricing {key}"
+        dated = f" from {sched.date}" if sched.date else ""
+        return sched, f"catalog {provider_type}/{info.id}{dated}"
+
+    def _find(self, provider: str | None, provider_type: str | None, model: str | None,
+              at: _dt.datetime) -> tuple[Schedule, str, Any] | None:
+        """(schedule, the config's pricing key, the catalog entry: None for the config's)."""
         if model is None:
             return None
-        if provider is not None:
+        if provider is not None and self.overrides:
             key = f"{provider}/{model}"
             found = self.overrides.get(key) or self.overrides.get(key.lower())
             if found is not None:
-                return found, f"config pricing {key}"
+                return found, key, None
         if provider_type is None:
             return None
         info = self._catalog().model(provider_type, model)
@@ -472,8 +521,7 @@ class Pricer:
         sched = info.schedule_at(at)
         if sched is None:
             return None
-        dated = f" from {sched.date}" if sched.date else ""
-        return sched, f"catalog {provider_type}/{info.id}{dated}"
+        return sched, "", info
 
     def quote(self, *, provider: str | None, provider_type: str | None, model: str | None,
               prompt: int, completion: int, cached: int = 0, cache_write: int = 0,
@@ -495,17 +543,21 @@ class Pricer:
                     cached: int = 0, at: float | _dt.datetime | None = None) -> float:
         """What OpenAI charges for the same tokens, in CNY at the catalog's rate (cached tokens at
         OpenAI's own cache rate)."""
+        when = to_datetime(at)
+        sched = self._equivalent(asked, endpoint).schedule_at(when)
+        if sched is None:
+            return 0.0
+        return sched.cost(prompt, completion, cached=cached, at=when) or 0.0
+
+    def _equivalent(self, asked: str, endpoint: str) -> Any:
+        """The OpenAI model that ``asked`` is compared with (cached per name and endpoint)."""
         ref = self._equivalents.get((asked, endpoint))
         if ref is None:
             ref = self._catalog().openai_equivalent(asked, endpoint)  # raises for an unknown endpoint
             if len(self._equivalents) >= 4096:
                 self._equivalents.clear()
             self._equivalents[(asked, endpoint)] = ref
-        sched = ref.schedule_at(to_datetime(at))
-        if sched is None:
-            return 0.0
-        q = sched.quote(prompt, completion, cached=cached, at=to_datetime(at))
-        return q.cost_cny or 0.0
+        return ref
 
     def quote_media(self, *, provider: str | None, provider_type: str | None, model: str | None,
                     units: Mapping[str, float | None], prompt: int = 0,
@@ -532,15 +584,20 @@ class Pricer:
                                       model=ctx.upstream_model, units=media, prompt=prompt,
                                       at=ctx.started_at)
                 return mq.cost_cny, 0.0  # the catalog has no OpenAI media prices to compare with
-            q = self.quote(provider=ctx.provider, provider_type=ctx.provider_type,
-                           model=ctx.upstream_model, prompt=prompt, completion=completion,
-                           cached=cached, cache_write=cache_writes(ctx.usage),
-                           at=ctx.started_at, batch=bool(getattr(ctx, "batch", False)),
-                           asked=ctx.model, endpoint=ctx.endpoint)
+            when = to_datetime(ctx.started_at)
+            openai = self.openai_cost(ctx.model or "", ctx.endpoint, prompt, completion,
+                                      cached=cached, at=when)
+            found = self._find(ctx.provider, ctx.provider_type, ctx.upstream_model, when)
+            if found is None:
+                return None, openai
+            # the number of :meth:`quote`, without the text of its rule
+            cost = found[0].cost(prompt, completion, cached=cached,
+                                 cache_write=cache_writes(ctx.usage), at=when,
+                                 batch=bool(getattr(ctx, "batch", False)))
         except Exception:
             log.exception("pricing failed for %s/%s", ctx.provider, ctx.upstream_model)
             return None, 0.0
-        return q.cost_cny, q.openai_cost_cny
+        return cost, openai
 
 
 def cache_writes(usage: Mapping[str, Any] | None) -> int:

@@ -352,14 +352,17 @@ class GatewayStream:
         self._owner.gone()
         await self._release()
 
-    async def _release(self) -> None:
+    async def _release(self, *, completed: bool = False) -> None:
         if not self._released:
             self._released = True
             try:
-                # shielded: a cancelled response (client gone) must still release the upstream,
-                # and anyio re-cancels every await made inside a cancelled scope
-                with anyio.CancelScope(shield=True):
+                if completed:  # the upstream said all it had: nothing to protect
                     await self._frags.aclose()  # type: ignore[attr-defined]
+                else:
+                    # shielded: a cancelled response (client gone) must still release the
+                    # upstream, and anyio re-cancels every await made inside a cancelled scope
+                    with anyio.CancelScope(shield=True):
+                        await self._frags.aclose()  # type: ignore[attr-defined]
             finally:
                 self._owner.finalize(self.shaper)
 
@@ -395,7 +398,7 @@ class GatewayStream:
                 owner.gone()
             raise
         finally:
-            await self._release()
+            await self._release(completed=completed)
 
 
 async def first_chunks(

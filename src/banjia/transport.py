@@ -26,14 +26,15 @@ import contextlib
 import functools
 import re
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from banjia.deadline import Deadline
 from banjia.errors import UpstreamError
 from banjia.sse import SSEDecoder
 
@@ -56,7 +57,6 @@ __all__ = [
 ]
 
 DONE_MARK = "[DONE]"
-T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -204,7 +204,7 @@ class Transport:
         self, req: UpstreamRequest, t: Timeouts, provider: str, egress: Egress = DEFAULT_EGRESS
     ) -> UpstreamResponse:
         try:
-            return await _within(t.first_byte, self._whole(req, t, egress))
+            return await Deadline().run(t.first_byte, self._whole(req, t, egress))
         except TimeoutError as e:
             raise UpstreamError.timeout(provider, "no answer within the time limit") from e
         except WireError as e:
@@ -243,7 +243,7 @@ class Transport:
         if req.websocket:
             return await _open_ws(req, t, provider, egress)
         try:
-            answer = await _within(t.first_byte, self._opened(req, t, egress, stream=True))
+            answer = await Deadline().run(t.first_byte, self._opened(req, t, egress, stream=True))
         except TimeoutError as e:
             raise UpstreamError.timeout(provider, "no answer within the time limit") from e
         except WireError as e:
@@ -450,31 +450,6 @@ def _wire_error(e: Exception) -> WireError | TimeoutError:
 # what a failure was, as the library's error text names it (the text itself is not passed on)
 _KINDS = ("ConnectionRefused", "ConnectionReset", "IncompleteMessage", "UnexpectedEof", "certificate",
           "tunnel", "dns error", "HostUnreachable", "NetworkUnreachable", "TimedOut")
-
-
-async def _within(seconds: float, work: Awaitable[T]) -> T:
-    """``work``, or ``TimeoutError`` once it has taken ``seconds``: ``asyncio.timeout``'s job with
-    one timer and no context manager, at about a third of its cost (it bounds every upstream
-    call). As there, a cancellation of the task from elsewhere stays a cancellation."""
-    task = asyncio.current_task()
-    assert task is not None
-    cancelling = task.cancelling()
-    fired = False
-
-    def expire() -> None:
-        nonlocal fired
-        fired = True
-        task.cancel()
-
-    handle = asyncio.get_running_loop().call_later(seconds, expire)
-    try:
-        return await work
-    except asyncio.CancelledError:
-        if fired and task.uncancel() <= cancelling:
-            raise TimeoutError from None
-        raise
-    finally:
-        handle.cancel()
 
 
 class _Stall:

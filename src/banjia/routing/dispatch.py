@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 from banjia.context import RequestContext
+from banjia.deadline import Deadline
 from banjia.errors import APIError, UpstreamError
 from banjia.providers import Provider
 from banjia.routing import balance
@@ -140,13 +141,12 @@ class Dispatcher:
             provider = self.providers[t.provider]
             ctx.provider, ctx.provider_type, ctx.upstream_model = t.provider, provider.type, t.model
             ctx.attempts.append(t.key)
-            timer = asyncio.timeout(remaining)
+            timer = Deadline()
             err: APIError
             try:
-                async with timer:
-                    result = await call(provider, t)
+                result = await timer.run(remaining, call(provider, t))
             except TimeoutError as e:
-                if timer.expired():
+                if timer.fired:
                     self._cut_by_deadline(ctx, t, probing=probing, started=now)
                     last = self._deadline_error(ctx, t)
                     break

@@ -245,7 +245,7 @@ class _SSEResponse(StreamingResponse):
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
-        waiting = late = ended = False
+        waiting = late = ended = whole = False
         cut: str | None = None  # "gone" (the client left) or "stalled" (it stopped reading)
 
         def cancel(why: str) -> None:
@@ -287,7 +287,7 @@ class _SSEResponse(StreamingResponse):
                 else:
                     await bounded(send({"type": "http.response.body", "body": piece, "more_body": True}))
             await bounded(send({"type": "http.response.body", "body": b"", "more_body": False}))
-            ended = True
+            ended = whole = True
         except asyncio.CancelledError:
             if cut is None or task.uncancel() > 0:
                 raise
@@ -295,9 +295,13 @@ class _SSEResponse(StreamingResponse):
             ended = True
             timer.cancel()
             unwatch()
-            with anyio.CancelScope(shield=True):
+            if whole:  # nothing left to cancel: closing costs no shield (two awaits of nothing)
                 await self.pieces.aclose()  # type: ignore[attr-defined]
-                await self.stream.aclose()  # never iterated, if the client left before its start
+                await self.stream.aclose()
+            else:
+                with anyio.CancelScope(shield=True):
+                    await self.pieces.aclose()  # type: ignore[attr-defined]
+                    await self.stream.aclose()  # never iterated: the client left before its start
 
     def _stalled(self) -> None:
         ctx = self.ctx

@@ -19,8 +19,11 @@ def schedule(**raw: Any) -> Schedule:
 
 
 def cost(s: Schedule, prompt: int, completion: int, **kw: Any) -> float | None:
+    """The quote's price, checked against the number the ledger takes (``Schedule.cost``)."""
     kw.setdefault("at", TUE_20)
-    return s.quote(prompt, completion, **kw).cost_cny
+    quoted = s.quote(prompt, completion, **kw).cost_cny
+    assert s.cost(prompt, completion, **kw) == quoted
+    return quoted
 
 
 PEAK = {"days": ["mon", "tue", "wed", "thu", "fri"], "hours": ["09:00-12:00", "14:00-18:00"],
@@ -209,3 +212,26 @@ def test_a_bad_schedule_is_refused_naming_the_key(raw: dict[str, Any], message: 
     with pytest.raises(PricingError) as e:
         schedule(**raw)
     assert str(e.value).startswith(message)
+
+
+def test_the_ledger_number_is_the_quote_for_every_catalog_schedule() -> None:
+    """``Schedule.cost`` (every ledger row) and ``Schedule.quote`` (``banjia cost``, the console)
+    agree to the bit for every schedule the catalog has, across tiers, peak hours and cache."""
+    from banjia.catalog import load_catalog
+
+    cat = load_catalog()
+    schedules = [s for v in cat.vendors.values() for m in v.models for s in m.prices]
+    schedules += [s for m in cat.openai.values() for s in m.prices]
+    assert len(schedules) > 100
+    times = [TUE_20, dt.datetime(2026, 3, 3, 10, 30, tzinfo=BEIJING),
+             dt.datetime(2026, 3, 7, 3, 0, tzinfo=BEIJING)]
+    shapes = [(0, 0, 0, 0), (12, 17, 0, 0), (40_000, 900, 30_000, 0), (300_000, 8_000, 0, 1_000),
+              (1_500_000, 1, 1_500_000, 0)]
+    for s in schedules:
+        for at in times:
+            for prompt, completion, cached, written in shapes:
+                for batch in (False, True):
+                    q = s.quote(prompt, completion, cached=cached, cache_write=written, at=at,
+                                batch=batch)
+                    assert s.cost(prompt, completion, cached=cached, cache_write=written, at=at,
+                                  batch=batch) == q.cost_cny, (s, prompt, at)

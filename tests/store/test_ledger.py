@@ -171,3 +171,47 @@ def test_unknown_models_have_no_price_but_an_openai_equivalent() -> None:
     ctx = finish(ctx_for(None), provider_type="openai", upstream_model="my-own-model")
     row = ledger_row(ctx)
     assert row["cost_nano_cny"] is None and row["openai_cost_nano_cny"] > 0
+
+
+async def test_a_row_reads_back_as_written_and_times_keep_their_order(store: Store) -> None:
+    """The batch INSERT goes to the driver without SQLAlchemy's per-value processing: every column
+    must still read back through SQLAlchemy as it was queued, and on SQLite a time is the text
+    SQLAlchemy itself writes (with microseconds even when they are 0, so text order is time order)."""
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+
+    writer = LedgerWriter(store.db)
+    base = {
+        "key_id": None, "endpoint": "chat/completions", "model": "m", "provider": "p",
+        "provider_type": "openai", "upstream_model": "u", "status": 200, "error_code": None,
+        "prompt_tokens": 2**40, "completion_tokens": 7, "cached_tokens": 1, "reasoning_tokens": 0,
+        "usage_estimated": True, "cost_nano_cny": None, "openai_cost_nano_cny": 5,
+        "latency_ms": 1.25, "ttft_ms": None, "stream": True, "client_disconnected": False,
+        "batch": False,
+    }
+    whole = dt.datetime(2026, 12, 6, 10, 0, 0, tzinfo=dt.UTC)
+    later = dt.datetime(2026, 12, 6, 18, 0, 0, 5, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    naive = dt.datetime(2026, 12, 6, 10, 0, 0, 1)  # naive is UTC
+    for rid, at in (("r-whole", whole), ("r-later", later), ("r-naive", naive)):
+        writer.put({**base, "request_id": rid, "created_at": at}, reserved=False)
+    await writer.flush()
+    # and one written by SQLAlchemy itself, to compare with
+    async with store.db.write() as conn:
+        await conn.execute(insert(ledger), [{**base, "request_id": "r-sqla", "created_at": whole}])
+    rows = {r["request_id"]: r for r in await _rows(store)}
+    assert rows["r-whole"]["created_at"] == whole
+    assert rows["r-later"]["created_at"] == later  # 10:00:00.000005 UTC
+    assert rows["r-naive"]["created_at"] == naive.replace(tzinfo=dt.UTC)
+    for r in rows.values():
+        assert {k: r[k] for k in base} == base
+    async with store.db.read() as conn:
+        if store.db.dialect == "sqlite":
+            raw = dict((await conn.exec_driver_sql(
+                "SELECT request_id, created_at FROM banjia_ledger")).all())
+            assert raw["r-whole"] == raw["r-sqla"] == "2026-12-06 10:00:00.000000"
+        ordered = (await conn.execute(
+            select(ledger.c.request_id).where(ledger.c.request_id != "r-sqla")
+            .order_by(ledger.c.created_at))).scalars().all()
+    assert ordered == ["r-whole", "r-naive", "r-later"]

@@ -85,3 +85,29 @@ async def test_queued_rows_are_journaled_until_written(store: Store) -> None:
     assert path.read_bytes() == b""
     await store.aclose()
     assert not path.exists()  # a graceful stop leaves no journal behind
+
+
+async def test_a_journal_left_by_an_older_banjia_is_replayed(db_url: str, tmp_path: Path) -> None:
+    """A process killed before an upgrade leaves rows without the columns added since (``batch``):
+    the next start still writes them, with the value a row from before means."""
+    import orjson
+
+    from banjia.store.ledger import ledger_row
+
+    journals = tmp_path / "journal"
+    journals.mkdir()
+    row = ledger_row(finish(ctx_for(None)))
+    del row["batch"]
+    row["created_at"] = row["created_at"].isoformat()
+    (journals / "inst_dead.journal").write_bytes(
+        orjson.dumps({"reserved": False, "row": row}) + b"\n")
+    config = config_for(db_url)
+    config.store.journal_dir = str(journals)
+    store = await open_store(config)
+    try:
+        async with store.db.read() as conn:
+            got = (await conn.execute(select(ledger.c.request_id, ledger.c.batch))).all()
+        assert [(r.request_id, r.batch) for r in got] == [(row["request_id"], False)]
+    finally:
+        await store.aclose()
+    assert not (journals / "inst_dead.journal").exists()

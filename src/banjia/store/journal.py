@@ -36,6 +36,9 @@ __all__ = ["SUFFIX", "DeadJournal", "Journal", "journal_dir"]
 log = logging.getLogger("banjia.store")
 
 SUFFIX = ".journal"
+# ledger columns added since journals were first written, with the value a row from before means:
+# a process killed before an upgrade leaves rows without them
+_ADDED: dict[str, Any] = {"batch": False}
 
 try:
     import fcntl
@@ -175,6 +178,8 @@ class DeadJournal:
                 entry = orjson.loads(line)
                 row: dict[str, Any] = entry["row"]
                 row["created_at"] = datetime.fromisoformat(row["created_at"])
+                for column, value in _ADDED.items():  # written by an older banjia
+                    row.setdefault(column, value)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 log.warning("ledger journal %s: skipped an unreadable line", self.path.name)
                 continue

@@ -134,6 +134,29 @@ def test_chunked_body_with_a_huge_chunk_size_is_413_once_it_passes_the_limit(ser
     assert "max_body_mb" in err["message"]
 
 
+def test_a_chunked_anthropic_body_cut_for_size_gets_the_413_in_anthropics_envelope(
+    served: Served,
+) -> None:
+    with connect(served.port) as s:
+        s.sendall(
+            f"POST /v1/messages HTTP/1.1\r\nHost: t\r\nx-api-key: {MASTER_KEY}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n7fffffff\r\n".encode()
+        )
+        sent = 0
+        try:
+            while sent <= 4 * MAX_BODY:  # bounded: the server answers at MAX_BODY
+                s.sendall(b"x" * 16384)
+                sent += 16384
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        status, headers, body = read_response(s)
+        assert headers["x-request-id"]
+    assert status == 413
+    doc = json.loads(body)
+    assert doc["type"] == "error" and doc["error"]["type"] == "request_too_large"
+    assert "max_body_mb" in doc["error"]["message"]
+
+
 def test_chunked_body_with_a_huge_chunk_size_that_stops_is_closed(served: Served) -> None:
     with connect(served.port) as s:
         s.sendall(

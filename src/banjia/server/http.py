@@ -449,7 +449,8 @@ class CoalescingHttpProtocol(HttpToolsProtocol):
         setting = "max_upload_mb" if limit == self.limits.max_upload else "max_body_mb"
         message = f"The request body is more than the {limit} bytes this server accepts"
         rid = cycle.scope.get("state", {}).get("request_id")
-        self._refuse_raw(413, f"{message} (server.{setting}).", "request_too_large", rid)
+        self._refuse_raw(413, f"{message} (server.{setting}).", "request_too_large", rid,
+                         anthropic=_anthropic_route(cycle.scope))
         # the app's next read sees a disconnect, and whatever it sends goes nowhere
         cycle.disconnected = True
         cycle.body = bytearray()
@@ -487,12 +488,16 @@ class CoalescingHttpProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.close()
 
-    def _refuse_raw(self, status: int, message: str, code: str, rid: str | None = None) -> None:
+    def _refuse_raw(self, status: int, message: str, code: str, rid: str | None = None, *,
+                    anthropic: bool = False) -> None:
         """Answer without the app (no request could be parsed, or its body is refused midway),
-        then drop the input until the client closes or ``body_timeout`` passes."""
+        then drop the input until the client closes or ``body_timeout`` passes. ``anthropic``:
+        in Anthropic's envelope (the request was for one of its routes)."""
         from banjia.gateway import new_id
+        from banjia.protocol.anthropic import error_bytes
 
-        body = APIError(status, message, code=code).body_bytes()
+        err = APIError(status, message, code=code)
+        body = error_bytes(err) if anthropic else err.body_bytes()
         out = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             out.extend((name, b": ", value, b"\r\n"))
@@ -535,6 +540,11 @@ def _freeze_startup() -> None:
     gc.freeze()
 
 
+def _anthropic_route(scope: Mapping[str, Any]) -> bool:
+    """Whether a refused request was for one of Anthropic's routes (its errors in its envelope)."""
+    return str(scope.get("path", "")).startswith("/v1/messages")
+
+
 def _rejection(status: int, message: str, code: str, *, close: bool) -> ASGI3Application:
     """An ASGI app that answers every request with this error (the request is never seen by
     banjia's app)."""
@@ -550,7 +560,7 @@ def _rejection(status: int, message: str, code: str, *, close: bool) -> ASGI3App
     async def reject(scope: Scope, receive: Receive, send: Send) -> None:
         from banjia.gateway import new_id
 
-        body = bodies[str(scope.get("path", "")).startswith("/v1/messages")]
+        body = bodies[_anthropic_route(scope)]
         extra = [(b"content-length", str(len(body)).encode()),
                  (b"x-request-id", ("req_" + new_id()).encode())]
         await send({"type": "http.response.start", "status": status, "headers": [*headers, *extra]})

@@ -63,7 +63,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "requests": ("请求数", "Requests"),
     "tokens": ("Token 数", "Tokens"),
     "spent_cny": ("花费（元）", "Spent (CNY)"),
-    "openai_cny": ("OpenAI 同等花费（元）", "At OpenAI prices (CNY)"),
+    "openai_cny": ("按 OpenAI / Anthropic 价格（元）", "At OpenAI / Anthropic prices (CNY)"),
     "saving": ("节省", "Saving"),
     "error_rate": ("错误率", "Error rate"),
     "errors": ("错误", "Errors"),

@@ -73,7 +73,10 @@ class AioServer(_LoopThread):
 class Gateway(_LoopThread):
     """banjia itself, from a config mapping, served by uvicorn on 127.0.0.1:<free port>."""
 
-    def __init__(self, config: Config | dict[str, Any], **app_kwargs: Any) -> None:
+    def __init__(self, config: Config | dict[str, Any], *, http: str | None = None,
+                 **app_kwargs: Any) -> None:
+        """``http``: one of uvicorn's own protocols (``"httptools"``, ``"h11"``) instead of
+        banjia's, to test the plain-ASGI paths another server takes."""
         super().__init__("gateway")
         self.config = config if isinstance(config, Config) else parse_config(config, "test")
         self.app = create_app(self.config, **app_kwargs)
@@ -84,7 +87,7 @@ class Gateway(_LoopThread):
             # uvicorn's default protocol writes head and body apart, which costs a client that
             # keeps the connection a delayed-ACK wait of ~40 ms per request)
             uvicorn.Config(self.app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2,
-                           **http_options(self.config.server))
+                           **({"http": http} if http else http_options(self.config.server)))
         )
         self.serving = asyncio.run_coroutine_threadsafe(self.server.serve(sockets=[self.sock]), self.loop)
         _wait(lambda: self.server.started or self.serving.done(), 30)

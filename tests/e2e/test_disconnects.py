@@ -105,13 +105,9 @@ def endless() -> Iterator[RawUpstream]:
     u.stop()
 
 
-@pytest.fixture(scope="module")
-def gw(
-    silent: RawUpstream, endless: RawUpstream, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Gateway]:
-    tmp: Path = tmp_path_factory.mktemp("disconnects")
+def _gateway(silent: RawUpstream, endless: RawUpstream, tmp: Path, http: str | None = None) -> Gateway:
     slow = {"connect": 5, "first_byte": 120, "idle": 120}
-    g = Gateway({
+    return Gateway({
         "server": {"master_key": MASTER_KEY},
         "store": {"url": f"sqlite:///{tmp / 'banjia.db'}"},
         "providers": {
@@ -122,7 +118,25 @@ def gw(
         },
         "models": {},
         "routing": {"total_timeout": 150},
-    })
+    }, http=http)
+
+
+@pytest.fixture(scope="module")
+def gw(
+    silent: RawUpstream, endless: RawUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    g = _gateway(silent, endless, tmp_path_factory.mktemp("disconnects"))
+    yield g
+    g.stop()
+
+
+@pytest.fixture(scope="module")
+def plain_gw(
+    silent: RawUpstream, endless: RawUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """The same app under uvicorn's own protocol: no ``banjia.exchange``, so a hang-up is seen by
+    the plain-ASGI path (a task waiting for ``http.disconnect``), as under another server."""
+    g = _gateway(silent, endless, tmp_path_factory.mktemp("disconnects-plain"), http="httptools")
     yield g
     g.stop()
 
@@ -163,6 +177,21 @@ def test_a_client_that_hangs_up_while_the_upstream_thinks_cancels_it(
     client.close()
     assert upstream.closed.wait(WAIT), "the upstream request was left running"
     (got,) = wait_rows(gw, 1, model=model)
+    assert got["client_disconnected"] is True and got["status"] == 499
+    assert got["error_code"] == "client_disconnected"
+
+
+@pytest.mark.parametrize("kind", ["chat", "chat-stream", "responses"])
+def test_under_another_asgi_server_a_client_that_hangs_up_cancels_the_upstream_too(
+    plain_gw: Gateway, silent: RawUpstream, kind: str
+) -> None:
+    path, body = REQUESTS[kind]
+    model = f"silent/plain-{kind}"
+    client = open_request(plain_gw, path, {"model": model, **body})
+    upstream = silent.next_connection()
+    client.close()
+    assert upstream.closed.wait(WAIT), "the upstream request was left running"
+    (got,) = wait_rows(plain_gw, 1, model=model)
     assert got["client_disconnected"] is True and got["status"] == 499
     assert got["error_code"] == "client_disconnected"
 

@@ -166,34 +166,31 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+def hang_up_while_the_upstream_thinks(g: Gateway, silent: RawUpstream, kind: str, model: str) -> None:
+    """A client sends a ``kind`` request for ``model`` (a model of its own, to find the row) and
+    hangs up before the answer: the upstream call is cancelled and the row says so."""
+    path, body = REQUESTS[kind]
+    client = open_request(g, path, {"model": model, **body})
+    upstream = silent.next_connection()
+    client.close()
+    assert upstream.closed.wait(WAIT), "the upstream request was left running"
+    (got,) = wait_rows(g, 1, model=model)
+    assert got["client_disconnected"] is True and got["status"] == 499
+    assert got["error_code"] == "client_disconnected"
+
+
 @pytest.mark.parametrize("kind", list(REQUESTS))
 def test_a_client_that_hangs_up_while_the_upstream_thinks_cancels_it(
     gw: Gateway, silent: RawUpstream, kind: str
 ) -> None:
-    path, body = REQUESTS[kind]
-    model = f"silent/{kind}"  # a model of its own, to find the row
-    client = open_request(gw, path, {"model": model, **body})
-    upstream = silent.next_connection()
-    client.close()
-    assert upstream.closed.wait(WAIT), "the upstream request was left running"
-    (got,) = wait_rows(gw, 1, model=model)
-    assert got["client_disconnected"] is True and got["status"] == 499
-    assert got["error_code"] == "client_disconnected"
+    hang_up_while_the_upstream_thinks(gw, silent, kind, f"silent/{kind}")
 
 
 @pytest.mark.parametrize("kind", ["chat", "chat-stream", "responses"])
 def test_under_another_asgi_server_a_client_that_hangs_up_cancels_the_upstream_too(
     plain_gw: Gateway, silent: RawUpstream, kind: str
 ) -> None:
-    path, body = REQUESTS[kind]
-    model = f"silent/plain-{kind}"
-    client = open_request(plain_gw, path, {"model": model, **body})
-    upstream = silent.next_connection()
-    client.close()
-    assert upstream.closed.wait(WAIT), "the upstream request was left running"
-    (got,) = wait_rows(plain_gw, 1, model=model)
-    assert got["client_disconnected"] is True and got["status"] == 499
-    assert got["error_code"] == "client_disconnected"
+    hang_up_while_the_upstream_thinks(plain_gw, silent, kind, f"silent/plain-{kind}")
 
 
 def test_a_client_that_stops_reading_a_stream_is_cut_at_the_streams_deadline(

@@ -116,19 +116,23 @@ def test_multipart_upload_is_limited_by_max_upload_mb(served: Served) -> None:
     assert status == 400
 
 
+def send_huge_chunk(s: socket.socket, head: str) -> None:
+    """``head`` (a POST's request line and headers), then one chunk announced as 2 GB, sent until
+    the server stops taking it (it answers once the body passes MAX_BODY)."""
+    s.sendall(f"{head}Transfer-Encoding: chunked\r\n\r\n7fffffff\r\n".encode())
+    sent = 0
+    try:
+        while sent <= 4 * MAX_BODY:  # bounded
+            s.sendall(b"x" * 16384)
+            sent += 16384
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
 def test_chunked_body_with_a_huge_chunk_size_is_413_once_it_passes_the_limit(served: Served) -> None:
     with connect(served.port) as s:
-        s.sendall(
-            f"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\n{AUTH}Content-Type: application/json\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n7fffffff\r\n".encode()
-        )
-        sent = 0
-        try:
-            while sent <= 4 * MAX_BODY:  # bounded: the server answers at MAX_BODY
-                s.sendall(b"x" * 16384)
-                sent += 16384
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        send_huge_chunk(s, f"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\n{AUTH}"
+                           "Content-Type: application/json\r\n")
         err = envelope(*read_response(s), 413)
         assert closed_by_server(s)
     assert "max_body_mb" in err["message"]
@@ -138,17 +142,8 @@ def test_a_chunked_anthropic_body_cut_for_size_gets_the_413_in_anthropics_envelo
     served: Served,
 ) -> None:
     with connect(served.port) as s:
-        s.sendall(
-            f"POST /v1/messages HTTP/1.1\r\nHost: t\r\nx-api-key: {MASTER_KEY}\r\n"
-            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n7fffffff\r\n".encode()
-        )
-        sent = 0
-        try:
-            while sent <= 4 * MAX_BODY:  # bounded: the server answers at MAX_BODY
-                s.sendall(b"x" * 16384)
-                sent += 16384
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        send_huge_chunk(s, f"POST /v1/messages HTTP/1.1\r\nHost: t\r\nx-api-key: {MASTER_KEY}\r\n"
+                           "Content-Type: application/json\r\n")
         status, headers, body = read_response(s)
         assert headers["x-request-id"]
     assert status == 413

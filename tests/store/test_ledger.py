@@ -215,3 +215,18 @@ async def test_a_row_reads_back_as_written_and_times_keep_their_order(store: Sto
             select(ledger.c.request_id).where(ledger.c.request_id != "r-sqla")
             .order_by(ledger.c.created_at))).scalars().all()
     assert ordered == ["r-whole", "r-naive", "r-later"]
+
+
+async def test_a_full_batch_is_written_within_the_databases_parameter_limit(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """500 queued rows (one batch) are written, also where the database takes only 999 parameters
+    a statement (SQLite before 3.32): then in statements of 45 rows, in one transaction."""
+    from banjia.store.ledger import BATCH
+
+    monkeypatch.setattr(store.db.engine.dialect, "insertmanyvalues_max_parameters", 999)
+    writer = LedgerWriter(store.db)
+    for _ in range(BATCH):
+        writer.put(ledger_row(finish(ctx_for(None))), reserved=False)
+    await writer.flush()
+    assert (writer.batches, writer.rows) == (1, BATCH)
+    assert len(await _rows(store)) == BATCH

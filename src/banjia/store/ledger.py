@@ -284,9 +284,14 @@ class LedgerWriter:
                   _describe(error), text)
 
     async def _write(self, batch: list[_Entry]) -> None:
+        rows = [e.row for e in batch]
+        # statements within the database's limit of parameters (SQLite before 3.32: 999)
+        per = max(1, self._db.engine.dialect.insertmanyvalues_max_parameters // _WIDTH)
         async with self._db.write() as conn:
-            sql, params = _insert(self._db.dialect, [e.row for e in batch])
-            inserted = set((await conn.exec_driver_sql(sql, params)).scalars())
+            inserted: set[str] = set()
+            for i in range(0, len(rows), per):
+                sql, params = _insert(self._db.dialect, rows[i:i + per])
+                inserted.update((await conn.exec_driver_sql(sql, params)).scalars())
             held = [e.row["request_id"] for e in batch if e.reserved]
             released = await _release(conn, held) if held else []
             await settle(conn, [e.row for e in batch if e.row["request_id"] in inserted], released)

@@ -438,17 +438,10 @@ class BatchService:
 
     # -- the store ---------------------------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
+    async def _conn(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection (in a transaction when ``write``); a failing database is a 503."""
         try:
-            async with self.db.write() as conn:
-                yield conn
-        except SQLAlchemyError as e:
-            raise store_unavailable(e) from e
-
-    @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with self.db.read() as conn:
+            async with self.db.write() if write else self.db.read() as conn:
                 yield conn
         except SQLAlchemyError as e:
             raise store_unavailable(e) from e
@@ -456,7 +449,7 @@ class BatchService:
     async def _file(self, key: KeyInfo, file_id: str, param: str = "file_id") -> dict[str, Any]:
         row = None
         if _is_id(file_id):
-            async with self._read() as conn:
+            async with self._conn() as conn:
                 row = (await conn.execute(select(files).where(
                     files.c.id == file_id, files.c.key_id == key.id))).first()
         if row is None:
@@ -467,7 +460,7 @@ class BatchService:
     async def _batch(self, key: KeyInfo, batch_id: str) -> dict[str, Any]:
         row = None
         if _is_id(batch_id):
-            async with self._read() as conn:
+            async with self._conn() as conn:
                 row = (await conn.execute(select(batches).where(
                     batches.c.id == batch_id, batches.c.key_id == key.id))).first()
         if row is None:
@@ -481,7 +474,7 @@ class BatchService:
         row = {"id": _new("file-"), "key_id": key.id, "purpose": "batch",
                "filename": clean(filename or "batch.jsonl")[:255], "bytes": len(content),
                "created_at": int(time.time()), "batch_id": None, "content": content}
-        async with self._write() as conn:
+        async with self._conn(write=True) as conn:
             await conn.execute(files.insert().values(**row))
         return file_object(row)
 
@@ -510,7 +503,7 @@ class BatchService:
                 (f.created_at > at) | ((f.created_at == at) & (f.id > ident)) if asc
                 else (f.created_at < at) | ((f.created_at == at) & (f.id < ident)))
         keys = (f.created_at, f.id) if asc else (f.created_at.desc(), f.id.desc())
-        async with self._read() as conn:
+        async with self._conn() as conn:
             rows = (await conn.execute(query.order_by(*keys).limit(limit + 1))).all()
         data = [file_object(dict(r._mapping)) for r in rows[:limit]]
         return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
@@ -518,7 +511,7 @@ class BatchService:
 
     async def delete_file(self, key: KeyInfo, file_id: str) -> dict[str, Any]:
         await self._file(key, file_id)
-        async with self._write() as conn:
+        async with self._conn(write=True) as conn:
             await conn.execute(delete(files).where(files.c.id == file_id, files.c.key_id == key.id))
         return {"id": file_id, "object": "file", "deleted": True}
 
@@ -632,7 +625,7 @@ class BatchService:
                "status": snap["status"], "snapshot": _dumps(snap), "request_total": len(lines),
                "created_at": int(time.time()), "claimed_by": None, "claimed_at": None,
                "settled_at": None, "output_file_id": None, "error_file_id": None}
-        async with self._write() as conn:
+        async with self._conn(write=True) as conn:
             await conn.execute(batches.insert().values(**rec))
         return self._object(rec)
 
@@ -683,13 +676,13 @@ class BatchService:
                 settled = rec
             return self._object(settled)
         b = batches.c
-        async with self._write() as conn:
+        async with self._conn(write=True) as conn:
             await conn.execute(update(batches).where(b.id == rec["id"], b.settled_at.is_(None))
                                .values(status=snap["status"], snapshot=_dumps(snap)))
         return self._object({**rec, "status": snap["status"]}, snap)
 
     async def _reload(self, batch_id: str) -> dict[str, Any]:
-        async with self._read() as conn:
+        async with self._conn() as conn:
             row = (await conn.execute(select(batches).where(batches.c.id == batch_id))).one()
         return dict(row._mapping)
 
@@ -698,7 +691,7 @@ class BatchService:
         settle it; None when another replica holds the claim or settled it."""
         now = time.time()
         b = batches.c
-        async with self._write() as conn:
+        async with self._conn(write=True) as conn:
             claimed = await conn.execute(
                 update(batches).where(
                     b.id == rec["id"], b.settled_at.is_(None),
@@ -714,7 +707,7 @@ class BatchService:
             # give the claim back: the next poll, here or on another replica, tries again (the
             # ledger rows already written are keyed by line, so none is written twice)
             with contextlib.suppress(Exception):
-                async with self._write() as conn:
+                async with self._conn(write=True) as conn:
                     await conn.execute(update(batches).where(
                         b.id == rec["id"], b.claimed_by == self.instance_id, b.settled_at.is_(None),
                     ).values(claimed_by=None, claimed_at=None))
@@ -750,7 +743,7 @@ class BatchService:
         values = {"settled_at": now, "status": snap["status"], "snapshot": _dumps(final),
                   "output_file_id": out_file, "error_file_id": err_file}
         b = batches.c
-        async with self._write() as conn:
+        async with self._conn(write=True) as conn:
             done = await conn.execute(update(batches).where(
                 b.id == rec["id"], b.claimed_by == self.instance_id, b.settled_at.is_(None),
             ).values(**values))
@@ -777,7 +770,7 @@ class BatchService:
             await self._batch(key, after)  # a cursor that is not one of the key's batches: 404
             query = query.where(b.id < after)
         query = query.order_by(b.id.desc()).limit(limit + 1)  # newest first (see _new_batch_id)
-        async with self._read() as conn:
+        async with self._conn() as conn:
             rows = [dict(r._mapping) for r in (await conn.execute(query)).all()]
         more = len(rows) > limit
         rows = rows[:limit]
@@ -884,7 +877,7 @@ class _Answers:
     async def _estimate_prompt(self, cid: str) -> int:
         if self._inputs is None:
             self._inputs = {}
-            async with self.service._read() as conn:
+            async with self.service._conn() as conn:
                 row = (await conn.execute(select(files.c.content).where(
                     files.c.id == self.rec["input_file_id"]))).first()
             if row is not None:  # the client may have deleted its input file since

@@ -351,17 +351,9 @@ class FakeOpenAI:
         earlier assistant tool-call message lacks the reasoning served with it, exactly."""
         thinking = (body.get("thinking") or {}).get("type") != "disabled"
         messages = body.get("messages") or []
-        if thinking:
-            for m in messages:
-                if m.get("role") != "assistant" or not m.get("tool_calls"):
-                    continue
-                served = self.state.reasoning.get(m["tool_calls"][0].get("id", ""))
-                if served is None or m.get("reasoning_content") != served:
-                    return _err(
-                        400,
-                        "The reasoning_content in the thinking mode must be passed back to the API.",
-                        code="invalid_request_error",
-                    )
+        if thinking and reasoning_dropped(self.state.reasoning, messages):
+            return _err(400, "The reasoning_content in the thinking mode must be passed back to the API.",
+                        code="invalid_request_error")
         n = self.state.calls["think"] = self.state.calls.get("think", 0) + 1
         reasoning = f"step {n}: the user wants the weather, so a tool helps" if thinking else ""
         last = messages[-1] if messages else {}
@@ -439,21 +431,9 @@ class FakeOpenAI:
                       "finish_reason": "stop", "stop_reason": stop_reason, "logprobs": None}
             return web.json_response(
                 {**base, "object": "chat.completion", "choices": [choice], "usage": usage})
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await resp.prepare(request)
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}, {"content": text}, {}]
-        for i, d in enumerate(deltas):
-            last = i == len(deltas) - 1
-            ch: dict[str, Any] = {"index": 0, "delta": d, "finish_reason": "stop" if last else None}
-            if last:
-                ch["stop_reason"] = stop_reason
-            chunk: dict[str, Any] = {**base, "object": "chat.completion.chunk", "choices": [ch]}
-            if last:
-                chunk["usage"] = usage
-            await resp.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-        await resp.write(b"data: [DONE]\n\n")
-        await resp.write_eof()
-        return resp
+        return await _delta_stream(request, base, deltas, "stop", usage,
+                                   last_choice={"stop_reason": stop_reason})
 
     async def _reasoner(
         self, request: web.Request, body: dict[str, Any], mode: str, arg: str
@@ -519,21 +499,8 @@ class FakeOpenAI:
             deltas.append({"content": text})
         if call:
             deltas.append({"tool_calls": [{"index": 0, **call}]})
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await resp.prepare(request)
-        for i, d in enumerate(deltas):
-            end = i == len(deltas) - 1
-            chunk: dict[str, Any] = {
-                "id": f"chatcmpl-{mode}", "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": body.get("model"), **extra,
-                "choices": [{"index": 0, "delta": d, "finish_reason": finish if end else None}],
-            }
-            if end:
-                chunk["usage"] = usage
-            await resp.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-        await resp.write(b"data: [DONE]\n\n")
-        await resp.write_eof()
-        return resp
+        base = {"id": f"chatcmpl-{mode}", "created": int(time.time()), "model": body.get("model"), **extra}
+        return await _delta_stream(request, base, deltas, finish, usage)
 
     async def _chat_stream(
         self, request: web.Request, body: dict[str, Any], mode: str, arg: str
@@ -739,3 +706,36 @@ class FakeOpenAI:
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
             }
         )
+
+
+async def _delta_stream(request: web.Request, base: dict[str, Any], deltas: list[dict[str, Any]],
+                        finish: str, usage: dict[str, Any], *,
+                        last_choice: dict[str, Any] | None = None) -> web.StreamResponse:
+    """One chunk per delta (``base``: the chunk's other fields), the last with ``finish`` (and
+    ``last_choice``'s fields on its choice) and ``usage``, then ``[DONE]``."""
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await resp.prepare(request)
+    for i, d in enumerate(deltas):
+        last = i == len(deltas) - 1
+        choice: dict[str, Any] = {"index": 0, "delta": d, "finish_reason": finish if last else None}
+        chunk: dict[str, Any] = {**base, "object": "chat.completion.chunk", "choices": [choice]}
+        if last:
+            choice.update(last_choice or {})
+            chunk["usage"] = usage
+        await resp.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+    await resp.write(b"data: [DONE]\n\n")
+    await resp.write_eof()
+    return resp
+
+
+def reasoning_dropped(served: dict[str, str], messages: list[dict[str, Any]]) -> bool:
+    """Whether an assistant tool-call message in ``messages`` lacks, exactly, the reasoning that
+    was served with its call (``served``: call id -> reasoning): what DeepSeek's and GLM's
+    interleaved thinking refuse with a 400."""
+    for m in messages:
+        if m.get("role") != "assistant" or not m.get("tool_calls"):
+            continue
+        sent = served.get(str(m["tool_calls"][0].get("id", "")))
+        if sent is None or m.get("reasoning_content") != sent:
+            return True
+    return False

@@ -40,6 +40,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.openai_fake import reasoning_dropped
+
 KEY_ID = "fakeid0123456789"
 KEY_SECRET = "fakesecretAbCdEf0123456789xyzABCDEF"
 API_KEY = f"{KEY_ID}.{KEY_SECRET}"
@@ -200,13 +202,8 @@ class FakeZhipu:
         """The ``glm-5`` mode (the module's docstring)."""
         thinking = (body.get("thinking") or {}).get("type") != "disabled"
         messages = body.get("messages") or []
-        if thinking:
-            for m in messages:
-                if m.get("role") != "assistant" or not m.get("tool_calls"):
-                    continue
-                served = self.state.reasoning.get(str(m["tool_calls"][0].get("id", "")))
-                if served is None or m.get("reasoning_content") != served:
-                    return zhipu_error(400, 1214, "交错式思考需要传回 assistant 消息的 reasoning_content。")
+        if thinking and reasoning_dropped(self.state.reasoning, messages):
+            return zhipu_error(400, 1214, "交错式思考需要传回 assistant 消息的 reasoning_content。")
         self.state.thought += 1
         n = self.state.thought
         reasoning = f"glm step {n}: the weather needs a tool" if thinking else ""

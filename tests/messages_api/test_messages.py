@@ -9,7 +9,6 @@ import anthropic
 import httpx
 import pytest
 
-from tests.conftest import strict_anthropic
 from tests.harness import MASTER_KEY, Gateway
 
 WEATHER = {
@@ -17,11 +16,6 @@ WEATHER = {
     "description": "The weather in a city",
     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
-
-
-@pytest.fixture(scope="module")
-def claude(gateway: Gateway) -> anthropic.Anthropic:
-    return strict_anthropic(gateway)
 
 
 def test_create_answers_with_a_text_block_and_usage(claude: anthropic.Anthropic) -> None:

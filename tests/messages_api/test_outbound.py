@@ -14,7 +14,6 @@ import pytest
 
 from banjia.adaptors.anthropic import AnthropicAdaptor
 from banjia.protocol.chat import ChatRequest
-from tests.conftest import strict_anthropic, strict_client
 from tests.fakes.anthropic_fake import API_KEY, FakeAnthropic
 from tests.harness import MASTER_KEY, AioServer, Gateway
 from tests.native._common import WEATHER, no_fetch
@@ -54,16 +53,6 @@ def gateway(
     })
     yield g
     g.stop()
-
-
-@pytest.fixture(scope="module")
-def client(gateway: Gateway) -> openai.OpenAI:
-    return strict_client(gateway)
-
-
-@pytest.fixture(scope="module")
-def claude(gateway: Gateway) -> anthropic.Anthropic:
-    return strict_anthropic(gateway)
 
 
 # -- the openai SDK → banjia → Anthropic ------------------------------------------------------------

@@ -16,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import fake_provider, strict_anthropic, strict_client
+from tests.conftest import fake_provider
 from tests.fakes.anthropic_fake import API_KEY, REDACTED, THINKING, FakeAnthropic, sign
 from tests.fakes.openai_fake import FakeOpenAI
 from tests.harness import MASTER_KEY, AioServer, Gateway
@@ -83,16 +83,6 @@ def gateway(
     })
     yield g
     g.stop()
-
-
-@pytest.fixture(scope="module")
-def claude(gateway: Gateway) -> anthropic.Anthropic:
-    return strict_anthropic(gateway)
-
-
-@pytest.fixture(scope="module")
-def client(gateway: Gateway) -> openai.OpenAI:
-    return strict_client(gateway)
 
 
 def _post(g: Gateway, body: dict[str, Any], **headers: str) -> httpx.Response:

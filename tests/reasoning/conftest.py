@@ -36,17 +36,21 @@ MODELS = {
 }
 
 
-def reasoning_config(fake: FakeOpenAI, tmp: Path, *, redis: bool = False, **store: Any) -> dict[str, Any]:
+def reasoning_config(fake: FakeOpenAI, tmp: Path, *, redis: bool = False,
+                     providers: dict[str, Any] | None = None, models: dict[str, Any] | None = None,
+                     **store: Any) -> dict[str, Any]:
+    """A gateway in front of the fake's vendor modes (by default DeepSeek, Kimi, GLM and a plain
+    OpenAI entry, with :data:`MODELS`); ``store``: more ``store:`` settings."""
     cfg: dict[str, Any] = {
         "server": {"master_key": MASTER_KEY},
         "store": {"url": f"sqlite:///{tmp / 'banjia.db'}", **store},
-        "providers": {
+        "providers": providers or {
             "ds": fake_provider(fake, "deepseek"),
             "kimi": fake_provider(fake, "moonshot"),
             "glm": fake_provider(fake, "zhipu"),
             "plain": fake_provider(fake, "openai"),
         },
-        "models": MODELS,
+        "models": models or MODELS,
         "routing": {"retries": 0, "redis_prefix": f"banjia-test:{uuid.uuid4().hex[:12]}:"},
     }
     if redis:

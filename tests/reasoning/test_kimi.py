@@ -9,7 +9,6 @@ know (src/banjia/vendors/table.py has the sources).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,20 +19,15 @@ import pytest
 from banjia.vendors import thinking_for
 from tests.conftest import fake_provider
 from tests.fakes.openai_fake import FakeOpenAI
-from tests.harness import MASTER_KEY, Gateway
-from tests.reasoning.conftest import TOOLS, banjia_client, direct_client, sdk_loop
+from tests.harness import Gateway
+from tests.reasoning.conftest import TOOLS, banjia_client, direct_client, reasoning_config, sdk_loop
 
 FAMILIES = ["kimi-k2.5", "kimi-k2.6", "kimi-k2-thinking"]
 
 
 def kimi_config(fake: FakeOpenAI, tmp: Path, **store: Any) -> dict[str, Any]:
-    return {
-        "server": {"master_key": MASTER_KEY},
-        "store": {"url": f"sqlite:///{tmp / 'banjia.db'}", **store},
-        "providers": {"kimi": fake_provider(fake, "moonshot")},
-        "models": {m: [f"kimi/{m}"] for m in FAMILIES},
-        "routing": {"retries": 0, "redis_prefix": f"banjia-test:{uuid.uuid4().hex[:12]}:"},
-    }
+    return reasoning_config(fake, tmp, providers={"kimi": fake_provider(fake, "moonshot")},
+                            models={m: [f"kimi/{m}"] for m in FAMILIES}, **store)
 
 
 @pytest.fixture(scope="module")

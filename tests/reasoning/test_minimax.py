@@ -10,7 +10,6 @@ banjia (which asks for the split itself and answers with ``reasoning_content``) 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from tests.conftest import fake_provider
 from tests.fakes.openai_fake import API_KEY, MINIMAX_DEGRADED, FakeOpenAI
 from tests.harness import MASTER_KEY, Gateway
-from tests.reasoning.conftest import TOOLS, banjia_client, direct_client
+from tests.reasoning.conftest import TOOLS, banjia_client, direct_client, reasoning_config
 from tests.reasoning.test_frameworks import agents_loop, langchain_loop
 
 SPLIT = {"reasoning_split": True}
@@ -30,13 +29,8 @@ MODELS = {"mm-think": ["mm/minimax-m2"], "mm-cumulative": ["mm/minimax-m2:cumula
 
 
 def minimax_config(fake: FakeOpenAI, tmp: Path, **store: Any) -> dict[str, Any]:
-    return {
-        "server": {"master_key": MASTER_KEY},
-        "store": {"url": f"sqlite:///{tmp / 'banjia.db'}", **store},
-        "providers": {"mm": fake_provider(fake, "minimax")},
-        "models": MODELS,
-        "routing": {"retries": 0, "redis_prefix": f"banjia-test:{uuid.uuid4().hex[:12]}:"},
-    }
+    return reasoning_config(fake, tmp, providers={"mm": fake_provider(fake, "minimax")},
+                            models=MODELS, **store)
 
 
 @pytest.fixture(scope="module")

@@ -221,12 +221,26 @@ async def test_a_full_batch_is_written_within_the_databases_parameter_limit(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """500 queued rows (one batch) are written, also where the database takes only 999 parameters
     a statement (SQLite before 3.32): then in statements of 45 rows, in one transaction."""
+    from sqlalchemy import event
+
     from banjia.store.ledger import BATCH
 
+    inserts: list[int] = []  # parameters of each INSERT into the ledger
+
+    def count(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+        if statement.startswith("INSERT INTO banjia_ledger "):
+            assert isinstance(params, tuple | list)
+            inserts.append(len(params))
+
     monkeypatch.setattr(store.db.engine.dialect, "insertmanyvalues_max_parameters", 999)
+    event.listen(store.db.engine.sync_engine, "before_cursor_execute", count)
     writer = LedgerWriter(store.db)
     for _ in range(BATCH):
         writer.put(ledger_row(finish(ctx_for(None))), reserved=False)
-    await writer.flush()
+    try:
+        await writer.flush()
+    finally:
+        event.remove(store.db.engine.sync_engine, "before_cursor_execute", count)
     assert (writer.batches, writer.rows) == (1, BATCH)
     assert len(await _rows(store)) == BATCH
+    assert len(inserts) == -(-BATCH // 45) and max(inserts) <= 999  # 45 rows of 22 values each

@@ -25,12 +25,13 @@ import contextlib
 import json
 import logging
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, delete, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -290,7 +291,7 @@ class LedgerWriter:
         async with self._db.write() as conn:
             inserted: set[str] = set()
             for i in range(0, len(rows), per):
-                sql, params = _insert(self._db.dialect, rows[i:i + per])
+                sql, params = _insert(self._db.engine.dialect, rows[i:i + per])
                 inserted.update((await conn.exec_driver_sql(sql, params)).scalars())
             held = [e.row["request_id"] for e in batch if e.reserved]
             released = await _release(conn, held) if held else []
@@ -323,54 +324,43 @@ class LedgerWriter:
 
 
 # -- the batch INSERT, written for the driver ------------------------------------------------------
-# SQLAlchemy's own executemany processes each of a row's 23 values in Python (~40-60 us a row on
+# SQLAlchemy's own executemany processes each of a row's 22 values in Python (~40-60 us a row on
 # the event loop, more than the rest of the row's cost); the ledger's rows have one fixed shape,
 # so the statement is one multi-row VALUES written here and the values go to the driver as they
-# are, but for the one conversion SQLAlchemy would make: SQLite keeps a time as UTC text.
+# are, but for the one column SQLAlchemy converts: the time, through its own bind processor
+# (:class:`~.schema.UTCDateTime`; on SQLite, UTC text with microseconds).
 _COLUMNS: tuple[str, ...] = tuple(c.name for c in ledger.columns if c.name != "id")
 _WIDTH = len(_COLUMNS)
 _AT = _COLUMNS.index("created_at")
-_SQL: dict[tuple[str, int], str] = {}
+_TIME: dict[str, Callable[[Any], Any]] = {}  # dialect name -> the time column's bind processor
+_NUMBERED: list[str] = []  # asyncpg's row groups: "($1, …, $22)", "($23, …)", … (made as needed)
 
 
-def _sql(dialect: str, rows: int) -> str:
-    key = (dialect, rows)
-    sql = _SQL.get(key)
-    if sql is None:
-        if dialect == "sqlite":
-            group = "(" + ", ".join("?" * _WIDTH) + ")"
-            values = ", ".join([group] * rows)
-        else:  # asyncpg: numbered parameters
-            values = ", ".join(
-                "(" + ", ".join(f"${i * _WIDTH + j + 1}" for j in range(_WIDTH)) + ")"
-                for i in range(rows))
-        sql = _SQL[key] = (f"INSERT INTO {ledger.name} ({', '.join(_COLUMNS)}) VALUES {values} "
-                           "ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
-    return sql
+def _values(dialect: str, rows: int) -> str:
+    if dialect == "sqlite":
+        return ", ".join(["(" + ", ".join("?" * _WIDTH) + ")"] * rows)
+    while len(_NUMBERED) < rows:  # asyncpg: numbered parameters
+        i = len(_NUMBERED)
+        _NUMBERED.append("(" + ", ".join(f"${i * _WIDTH + j + 1}" for j in range(_WIDTH)) + ")")
+    return ", ".join(_NUMBERED[:rows])
 
 
-def _sqlite_time(value: datetime) -> str:
-    """A time as SQLAlchemy writes it to SQLite (:class:`~.schema.UTCDateTime`: naive UTC text,
-    always with microseconds, so that text order is time order)."""
-    v = value.astimezone(UTC) if value.tzinfo is not None else value
-    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
-            f".{v.microsecond:06d}")
-
-
-def _insert(dialect: str, rows: list[dict[str, Any]]) -> tuple[str, tuple[Any, ...]]:
+def _insert(dialect: Dialect, rows: list[dict[str, Any]]) -> tuple[str, tuple[Any, ...]]:
     """The statement inserting ``rows`` (the ones already there are skipped; it returns the request
     ids it inserted) and its parameters."""
+    time = _TIME.get(dialect.name)
+    if time is None:
+        proc = ledger.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+        assert proc is not None  # UTCDateTime converts on every database
+        time = _TIME[dialect.name] = proc
     params: list[Any] = []
-    sqlite = dialect == "sqlite"
     for row in rows:
         values = [row[c] for c in _COLUMNS]
-        at = row["created_at"]
-        if sqlite:
-            values[_AT] = _sqlite_time(at)
-        elif at.tzinfo is None:  # naive is UTC (as UTCDateTime reads it)
-            values[_AT] = at.replace(tzinfo=UTC)
+        values[_AT] = time(values[_AT])
         params.extend(values)
-    return _sql(dialect, len(rows)), tuple(params)
+    sql = (f"INSERT INTO {ledger.name} ({', '.join(_COLUMNS)}) VALUES {_values(dialect.name, len(rows))} "
+           "ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
+    return sql, tuple(params)
 
 
 def _describe(e: BaseException) -> str:
